@@ -1,0 +1,334 @@
+"""The typed project configuration and its YAML file.
+
+One `ProjectConfig` is loaded once from ``projects/NAME/config.yaml``. Unknown keys, wrong
+types and out-of-range values are rejected with the key's dotted path and what is allowed;
+the file on disk is never rewritten by a failed load.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from easy_oww.errors import ConfigError
+from easy_oww.fsutil import atomic_write_text
+
+CONFIG_VERSION = 1
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+class Preset(str, enum.Enum):
+    quick = "quick"
+    standard = "standard"
+    max = "max"
+
+
+class Head(str, enum.Enum):
+    dnn = "dnn"
+    temporal = "temporal"
+    temporal_attention = "temporal_attention"
+
+
+class Device(str, enum.Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+Range = tuple[float, float]
+
+
+def _check_range(v: Range, lo: float, hi: float, name: str) -> Range:
+    a, b = v
+    if a > b:
+        raise ValueError(f"{name}: the first value must not exceed the second")
+    if a < lo or b > hi:
+        raise ValueError(f"{name}: values must lie within [{lo}, {hi}]")
+    return v
+
+
+class ClipsConfig(_Section):
+    """How many clips of each kind the clips phase makes."""
+
+    n_positive: int = Field(2000, ge=10, le=1_000_000,
+                            description="TTS positive clips (wake phrase variations)")
+    n_adversarial: int = Field(2000, ge=0, le=1_000_000,
+                               description="near-miss negative clips (similar phrases)")
+    n_negative_speech: int = Field(2000, ge=0, le=1_000_000,
+                                   description="general negative speech clips (sentences)")
+    n_eval_positive: int = Field(200, ge=10, le=100_000,
+                                 description="held-out positive clips for evaluation")
+    n_eval_adversarial: int = Field(200, ge=0, le=100_000,
+                                    description="held-out near-miss clips for evaluation")
+    clip_duration: Union[Literal["auto"], float] = Field(
+        "auto", description="training window in seconds, or 'auto' (derived from positives)")
+    real_positive_weight: int = Field(
+        5, ge=1, le=100, description="times each real recording is repeated among positives")
+
+    @field_validator("clip_duration")
+    @classmethod
+    def _duration(cls, v: Union[str, float]) -> Union[str, float]:
+        if isinstance(v, (int, float)) and not 1.0 <= float(v) <= 10.0:
+            raise ValueError("clip_duration must be 'auto' or a number of seconds in [1, 10]")
+        return v
+
+
+class TTSConfig(_Section):
+    """Text-to-speech backends and their variation."""
+
+    backends: list[Literal["espeak", "piper", "openai"]] = Field(
+        default_factory=lambda: ["espeak", "piper"],
+        description="backends to use; unavailable optional ones are skipped with a notice")
+    espeak_voices: Union[Literal["all"], list[str]] = Field(
+        "all", description="espeak-ng voices: 'all' English voices/variants or a list")
+    piper_voices: Union[Literal["all"], list[str]] = Field(
+        "all", description="Piper voices: 'all' installed or a list of names")
+    speed: Range = Field((0.8, 1.25), description="speaking-rate factor range")
+    pitch: Range = Field((0.8, 1.2), description="pitch factor range")
+    holdout_voice_fraction: float = Field(
+        0.2, ge=0.0, le=0.5, description="share of voices kept out of training, for evaluation")
+    openai_model: str = Field("gpt-4o-mini-tts", description="OpenAI speech model")
+    openai_concurrency: int = Field(5, ge=1, le=64, description="parallel OpenAI requests")
+
+    @field_validator("speed", "pitch")
+    @classmethod
+    def _ranges(cls, v: Range) -> Range:
+        return _check_range(v, 0.25, 4.0, "range")
+
+
+class AugmentConfig(_Section):
+    """Acoustic augmentation probabilities and ranges (applied in memory)."""
+
+    rounds: int = Field(2, ge=1, le=50, description="augmented copies of each clip")
+    rir_probability: float = Field(0.6, ge=0.0, le=1.0, description="room reverb")
+    noise_probability: float = Field(0.8, ge=0.0, le=1.0, description="additive noise")
+    snr_db: Range = Field((0.0, 25.0), description="signal-to-noise ratio range in dB")
+    gain_db: Range = Field((-12.0, 6.0), description="gain range in dB")
+    pitch_probability: float = Field(0.2, ge=0.0, le=1.0)
+    pitch_semitones: Range = Field((-2.0, 2.0))
+    tempo_probability: float = Field(0.2, ge=0.0, le=1.0)
+    tempo: Range = Field((0.9, 1.1))
+    eq_probability: float = Field(0.4, ge=0.0, le=1.0, description="phone/far-field/cheap mic")
+    distortion_probability: float = Field(0.05, ge=0.0, le=1.0)
+    end_jitter_s: Range = Field((0.0, 0.3), description="silence after the phrase's end")
+
+    @field_validator("snr_db")
+    @classmethod
+    def _snr(cls, v: Range) -> Range:
+        return _check_range(v, -10.0, 60.0, "snr_db")
+
+    @field_validator("gain_db")
+    @classmethod
+    def _gain(cls, v: Range) -> Range:
+        return _check_range(v, -40.0, 20.0, "gain_db")
+
+    @field_validator("pitch_semitones")
+    @classmethod
+    def _pitch(cls, v: Range) -> Range:
+        return _check_range(v, -12.0, 12.0, "pitch_semitones")
+
+    @field_validator("tempo")
+    @classmethod
+    def _tempo(cls, v: Range) -> Range:
+        return _check_range(v, 0.5, 2.0, "tempo")
+
+    @field_validator("end_jitter_s")
+    @classmethod
+    def _jitter(cls, v: Range) -> Range:
+        return _check_range(v, 0.0, 2.0, "end_jitter_s")
+
+
+class FeaturesConfig(_Section):
+    workers: int = Field(0, ge=0, le=256, description="worker processes; 0 = all cores")
+    shard_size: int = Field(1024, ge=16, le=100_000, description="clips per feature shard")
+    onnx_threads: int = Field(1, ge=1, le=64, description="intra-op threads per worker")
+
+
+class TrainingConfig(_Section):
+    head: Head = Field(Head.dnn, description="classifier head")
+    steps: int = Field(20_000, ge=10, le=10_000_000, description="optimiser steps")
+    batch_size: int = Field(512, ge=8, le=65_536)
+    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    warmup_fraction: float = Field(0.05, ge=0.0, le=0.5)
+    layer_size: int = Field(64, ge=8, le=4096, description="hidden units")
+    max_negative_weight: float = Field(
+        1500.0, ge=1.0, le=1e6, description="final weight of negatives (false-alarm penalty)")
+    focal_loss: bool = False
+    mixup: bool = False
+    checkpoint_averaging: bool = True
+    validate_every: int = Field(500, ge=10, le=1_000_000)
+    device: Device = Device.auto
+
+
+class EvaluationConfig(_Section):
+    target_fp_per_hour: float = Field(0.5, gt=0.0, le=100.0,
+                                      description="false positives per hour to meet")
+    negative_hours: float = Field(1.0, ge=0.05, le=100.0,
+                                  description="hours of built-in negative audio for testing")
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="default detection threshold")
+    debounce_s: float = Field(1.0, ge=0.0, le=10.0, description="min time between activations")
+    patience: int = Field(1, ge=1, le=50, description="frames above threshold to fire")
+
+
+class ProjectConfig(_Section):
+    """Everything that determines a project's model. Same config + inputs -> same model."""
+
+    version: int = Field(CONFIG_VERSION, description="config file format version")
+    name: str = Field(..., min_length=1, max_length=64)
+    wake_word: str = Field(..., min_length=2, max_length=100, description="the wake phrase")
+    seed: int = Field(1234, ge=0, le=2**31 - 1, description="root of every random choice")
+    preset: Preset = Preset.standard
+    clips: ClipsConfig = Field(default_factory=ClipsConfig)
+    tts: TTSConfig = Field(default_factory=TTSConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    audio_device: Union[str, int, None] = Field(None, description="remembered microphone")
+
+    @field_validator("wake_word")
+    @classmethod
+    def _wake(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not any(c.isalpha() for c in v):
+            raise ValueError("wake_word must contain letters")
+        return v
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, v: int) -> int:
+        if v != CONFIG_VERSION:
+            raise ValueError(f"version must be {CONFIG_VERSION}")
+        return v
+
+
+# Preset sizes. `standard` is the model's own defaults; the others override these keys.
+PRESETS: dict[Preset, dict[str, dict[str, Any]]] = {
+    Preset.quick: {
+        "clips": {"n_positive": 600, "n_adversarial": 600, "n_negative_speech": 600,
+                  "n_eval_positive": 100, "n_eval_adversarial": 100},
+        "augment": {"rounds": 2},
+        "training": {"steps": 3000, "batch_size": 256, "validate_every": 250},
+        "evaluation": {"negative_hours": 1.0},
+    },
+    Preset.standard: {},
+    Preset.max: {
+        "clips": {"n_positive": 20_000, "n_adversarial": 20_000, "n_negative_speech": 20_000,
+                  "n_eval_positive": 1000, "n_eval_adversarial": 1000},
+        "augment": {"rounds": 4},
+        "training": {"steps": 100_000, "batch_size": 1024, "layer_size": 128},
+        "evaluation": {"negative_hours": 5.0},
+    },
+}
+
+
+def new_config(name: str, wake_word: str, *, preset: Preset = Preset.standard,
+               **overrides: Any) -> ProjectConfig:
+    """A fresh config for `name`, sized by `preset`, with dotted-key `overrides` applied."""
+    data: dict[str, Any] = {"name": name, "wake_word": wake_word, "preset": preset.value}
+    for section, values in PRESETS[preset].items():
+        data.setdefault(section, {}).update(values)
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if key:
+            data.setdefault(section, {})[key] = value
+        else:
+            data[section] = value
+    return _validate(data, source="new project")
+
+
+def with_preset(config: ProjectConfig, preset: Preset) -> ProjectConfig:
+    """`config` resized by `preset` (for `train --preset`); other settings are kept."""
+    data = config.model_dump(mode="json")
+    data["preset"] = preset.value
+    base = ProjectConfig(name=config.name, wake_word=config.wake_word).model_dump(mode="json")
+    for section, values in PRESETS[preset].items():
+        for key, value in values.items():
+            data[section][key] = value
+    if preset is Preset.standard:  # back to the defaults of the keys other presets size
+        for other in PRESETS.values():
+            for section, values in other.items():
+                for key in values:
+                    data[section][key] = base[section][key]
+    return _validate(data, source=f"preset {preset.value}")
+
+
+def _format_error(err: ValidationError, source: str) -> ConfigError:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    kind = first["type"]
+    msg = first["msg"]
+    if kind == "extra_forbidden":
+        parent = ".".join(str(p) for p in first["loc"][:-1])
+        allowed = _allowed_keys(parent)
+        text = f"{source}: unknown key '{loc}'"
+        hint = f"allowed keys{' in ' + parent if parent else ''}: {', '.join(allowed)}"
+    elif kind == "missing":
+        text, hint = f"{source}: missing required key '{loc}'", "add it to the file"
+    else:
+        got = first.get("input")
+        text = f"{source}: invalid value for '{loc}': {got!r}"
+        hint = msg[0].lower() + msg[1:] if msg else "see docs/configuration.md"
+    extra = len(err.errors()) - 1
+    if extra:
+        hint += f" (and {extra} more problem{'s' if extra > 1 else ''})"
+    return ConfigError(text, hint)
+
+
+def _allowed_keys(dotted: str) -> list[str]:
+    model: type[BaseModel] = ProjectConfig
+    for part in filter(None, dotted.split(".")):
+        ann = model.model_fields[part].annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return []
+    return sorted(model.model_fields)
+
+
+def _validate(data: Any, source: str) -> ProjectConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the file must hold a mapping of keys to values",
+                          "see docs/configuration.md for the layout")
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as err:
+        raise _format_error(err, source) from None
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Load and validate a config.yaml; any problem is a ConfigError naming the key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found",
+                          "create the project with: easy-oww create NAME --wake-word ...") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}", "check the file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}",
+                          "fix the syntax (indentation, colons, quotes)") from None
+    return _validate(data, source=str(path))
+
+
+def dump_config(config: ProjectConfig) -> str:
+    data = config.model_dump(mode="json")
+    header = ("# easy-oww project configuration. Every key is documented in "
+              "docs/configuration.md.\n# Unknown keys are errors; delete a key to get "
+              "its default.\n")
+    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def save_config(config: ProjectConfig, path: Path) -> None:
+    atomic_write_text(path, dump_config(config))
