@@ -67,17 +67,19 @@ class ClipsConfig(_Section):
                                  description="held-out positive clips for evaluation")
     n_eval_adversarial: int = Field(200, ge=0, le=100_000,
                                     description="held-out near-miss clips for evaluation")
-    clip_duration: Union[Literal["auto"], float] = Field(
+    clip_duration: Union[str, float] = Field(
         "auto", description="training window in seconds, or 'auto' (derived from positives)")
     real_positive_weight: int = Field(
         5, ge=1, le=100, description="times each real recording is repeated among positives")
 
-    @field_validator("clip_duration")
+    @field_validator("clip_duration", mode="before")
     @classmethod
-    def _duration(cls, v: Union[str, float]) -> Union[str, float]:
-        if isinstance(v, (int, float)) and not 1.0 <= float(v) <= 10.0:
-            raise ValueError("clip_duration must be 'auto' or a number of seconds in [1, 10]")
-        return v
+    def _duration(cls, v: object) -> Union[str, float]:
+        if v == "auto":
+            return "auto"
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 1.0 <= float(v) <= 10.0:
+            return float(v)
+        raise ValueError("clip_duration must be 'auto' or a number of seconds in [1, 10]")
 
 
 class TTSConfig(_Section):
@@ -262,11 +264,11 @@ def with_preset(config: ProjectConfig, preset: Preset) -> ProjectConfig:
 
 def _format_error(err: ValidationError, source: str) -> ConfigError:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"])
+    loc = _dotted(first["loc"])
     kind = first["type"]
     msg = first["msg"]
     if kind == "extra_forbidden":
-        parent = ".".join(str(p) for p in first["loc"][:-1])
+        parent = _dotted(first["loc"][:-1])
         allowed = _allowed_keys(parent)
         text = f"{source}: unknown key '{loc}'"
         hint = f"allowed keys{' in ' + parent if parent else ''}: {', '.join(allowed)}"
@@ -280,6 +282,17 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
     if extra:
         hint += f" (and {extra} more problem{'s' if extra > 1 else ''})"
     return ConfigError(text, hint)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """'training.steps' from a pydantic location, without union-member tags."""
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts[-1:] = [f"{parts[-1]}[{p}]"] if parts else [f"[{p}]"]
+        elif "[" not in p and p not in ("str", "int", "float", "bool"):
+            parts.append(p)
+    return ".".join(parts)
 
 
 def _allowed_keys(dotted: str) -> list[str]:

@@ -34,7 +34,8 @@ class QualityThresholds:
     max_rms_dbfs: float = -3.0  # louder than this RMS: too loud
     clip_fraction: float = 0.001  # share of samples at full scale counted as clipping
     min_active_fraction: float = 0.1  # share of 20 ms frames with speech-like energy
-    min_snr_db: float = 10.0
+    min_snr_db: float = 10.0  # below: a warning (noisy but usable)
+    min_speech_snr_db: float = 3.0  # below: no speech distinguishable from the noise
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,12 @@ def check_quality(audio: np.ndarray, sr: int = SAMPLE_RATE,
     elif peak < t.min_peak_dbfs:
         add("too_quiet", Severity.error,
             f"too quiet (peak {peak:.0f} dBFS): speak closer or raise the input gain")
+    elif snr < t.min_speech_snr_db:
+        add("low_snr", Severity.error,
+            f"no clear speech above the background noise ({snr:.0f} dB): find a quieter place")
+    elif snr < t.min_snr_db:
+        add("low_snr", Severity.warning,
+            f"noisy (speech only {snr:.0f} dB above the background): find a quieter place")
     elif active < t.min_active_fraction:
         add("silent", Severity.error, "mostly silence: no clear speech was found")
     if rms > t.max_rms_dbfs:
@@ -120,7 +127,4 @@ def check_quality(audio: np.ndarray, sr: int = SAMPLE_RATE,
     if clipped > t.clip_fraction:
         add("clipped", Severity.error,
             f"clipped ({clipped:.1%} of samples at full scale): lower the input gain")
-    if peak >= -90.0 and snr < t.min_snr_db and "silent" not in {f.code for f in findings}:
-        add("low_snr", Severity.warning,
-            f"noisy (speech only {snr:.0f} dB above the background): find a quieter place")
     return QualityReport(dur, peak, rms, clipped, active, snr, tuple(findings))

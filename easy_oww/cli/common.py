@@ -30,14 +30,14 @@ class AppState:
     def out(self) -> Console:
         """Results (tables, JSON) go to stdout."""
         if self._out is None:
-            self._out = Console(file=click.get_text_stream("stdout"), soft_wrap=True)
+            self._out = Console(soft_wrap=True)  # follows sys.stdout, also under CliRunner
         return self._out
 
     @property
     def err(self) -> Console:
         """Progress, notices and errors go to stderr."""
         if self._err is None:
-            self._err = Console(file=click.get_text_stream("stderr"), soft_wrap=True)
+            self._err = Console(stderr=True, soft_wrap=True)
         return self._err
 
     def open_workspace(self) -> Workspace:
