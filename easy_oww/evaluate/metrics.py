@@ -47,7 +47,7 @@ def debounce_frames_for(debounce_s: float) -> int:
     """Frames of silence after an activation for a debounce of `debounce_s` seconds."""
     if debounce_s < 0:
         raise ValueError("debounce_s must not be negative")
-    return int(round(debounce_s / FRAME_S))
+    return round(debounce_s / FRAME_S)
 
 
 def hours_for_frames(n_frames: int) -> float:
