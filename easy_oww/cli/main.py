@@ -24,6 +24,9 @@ COMMANDS: dict[str, str] = {
     "init": "easy_oww.cli.workspace_cmds:init_cmd",
     "create": "easy_oww.cli.project_cmds:create_cmd",
     "list": "easy_oww.cli.project_cmds:list_cmd",
+    "record": "easy_oww.cli.record_cmds:record_cmd",
+    "record-negative": "easy_oww.cli.record_cmds:record_negative_cmd",
+    "import": "easy_oww.cli.record_cmds:import_cmd",
 }
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
