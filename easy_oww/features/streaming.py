@@ -62,7 +62,7 @@ class StreamingFeatures:
     @property
     def features(self) -> np.ndarray:
         """The whole feature buffer (up to 120 frames, oldest first); read-only view."""
-        view = self._features.view()
+        view: np.ndarray = self._features.view()
         view.flags.writeable = False
         return view
 
