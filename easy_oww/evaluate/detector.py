@@ -1,0 +1,253 @@
+"""A streaming wake-word detector that scores audio exactly as openWakeWord does.
+
+`openwakeword.Model.predict`, fed 80 ms chunks (1280 samples), computes per chunk:
+
+1. the melspectrogram of the new chunk plus the previous 480 samples (on the very first
+   chunk there are none, so it yields 5 frames instead of 8), appended to a buffer that
+   starts as 76 rows of ones;
+2. one embedding of the last 76 melspectrogram frames, appended to a feature buffer that
+   starts with embeddings of silence;
+3. the wake-word model on the last N embeddings (N from the model's input shape);
+4. the score is forced to 0.0 for the first 5 predictions (model warm-up).
+
+`Detector` keeps the same state, so its per-frame scores equal openWakeWord's (within float
+error, see tests/test_evaluate_detector.py), including the start-up frames: the first 5
+are exactly 0 and the next few are computed partly from the padding. `score_audio` gives
+the same numbers for a whole recording, computed in batches (the melspectrogram and the
+embeddings once, then every model window), which is much faster than streaming.
+
+Unlike openWakeWord, `Detector.process` accepts chunks of any length and buffers them into
+exact 80 ms frames; openWakeWord itself drifts out of frame alignment when fed chunks that
+are not multiples of 1280 samples.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from easy_oww.contract import EMBEDDING_DIM, FRAME_MS, FRAME_SAMPLES
+from easy_oww.errors import EasyOWWError
+from easy_oww.evaluate import metrics
+
+if TYPE_CHECKING:
+    from easy_oww.features.frontend import FrontEnd
+
+log = logging.getLogger(__name__)
+
+WARMUP_FRAMES = 5
+"""openWakeWord returns 0.0 for the first 5 predictions of a stream; so do we."""
+
+_WINDOW_BATCH = 512
+_SCORE_BLOCK = 4096
+
+
+def default_frontend() -> FrontEnd:
+    """easy-oww's front end (openWakeWord's frozen melspectrogram + embedding models)."""
+    from easy_oww.features.frontend import FrontEnd
+
+    return FrontEnd()
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One activation: the frame it fired on, its time in the stream and its score."""
+
+    frame: int
+    time_s: float
+    score: float
+
+
+class WakeWordModel:
+    """An openWakeWord classifier (ONNX, input [batch, N, 96], output [batch, 1])."""
+
+    def __init__(self, path: str | Path, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise EasyOWWError(f"model file not found: {self.path}",
+                               "train one with `easy-oww train NAME` or pass --model PATH")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+            raise EasyOWWError(f"cannot load ONNX model {self.path}: {exc}",
+                               "is it an openWakeWord .onnx model?") from None
+        inp = self.session.get_inputs()[0]
+        out = self.session.get_outputs()[0]
+        shape = list(inp.shape)
+        if len(shape) != 3 or shape[2] != EMBEDDING_DIM or not isinstance(shape[1], int):
+            raise EasyOWWError(f"{self.path.name} is not an openWakeWord model: input shape "
+                               f"{shape}, expected [batch, N, {EMBEDDING_DIM}]",
+                               "use a model exported by easy-oww or openWakeWord")
+        if len(out.shape) != 2 or out.shape[1] != 1:
+            raise EasyOWWError(f"{self.path.name} has output shape {out.shape}; only "
+                               "single-score models ([batch, 1]) are supported",
+                               "multi-class openWakeWord models are not supported")
+        self.input_name: str = inp.name
+        self.n_frames: int = shape[1]
+        self.fixed_batch: int | None = shape[0] if isinstance(shape[0], int) else None
+
+    def score_windows(self, features: np.ndarray) -> np.ndarray:
+        """Scores of k feature windows float32 [k, N, 96] -> float32 [k]."""
+        x = np.ascontiguousarray(features, dtype=np.float32)
+        if x.ndim != 3 or x.shape[1:] != (self.n_frames, EMBEDDING_DIM):
+            raise ValueError(f"expected [k, {self.n_frames}, {EMBEDDING_DIM}], got {x.shape}")
+        if x.shape[0] == 0:
+            return np.zeros(0, dtype=np.float32)
+        step = self.fixed_batch or _WINDOW_BATCH
+        parts = []
+        for i in range(0, x.shape[0], step):
+            batch = x[i:i + step]
+            if self.fixed_batch and batch.shape[0] != self.fixed_batch:
+                pad = np.zeros((self.fixed_batch - batch.shape[0],) + batch.shape[1:], batch.dtype)
+                out = self._run(np.concatenate([batch, pad]))[:batch.shape[0]]
+            else:
+                out = self._run(batch)
+            parts.append(out)
+        return np.concatenate(parts).astype(np.float32)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        out = self.session.run(None, {self.input_name: batch})[0]
+        return np.asarray(out, dtype=np.float32).reshape(batch.shape[0], -1)[:, 0]
+
+
+def silence_features(frontend: FrontEnd) -> np.ndarray:
+    """The embeddings of silence openWakeWord's feature buffer starts with [116, 96]."""
+    from easy_oww.features.streaming import silence_history
+
+    return np.asarray(silence_history(frontend), dtype=np.float32)
+
+
+class Detector:
+    """Streaming detection: feed audio chunks, get detections (and per-frame scores).
+
+    `threshold`, `patience` and `debounce_s` follow `easy_oww.evaluate.metrics.activations`:
+    a detection fires after `patience` consecutive frames at or above `threshold`, then
+    the detector stays silent for `debounce_s` seconds.
+    """
+
+    def __init__(self, model_path: str | Path | WakeWordModel, *, threshold: float = 0.5,
+                 patience: int = 1, debounce_s: float = 1.0,
+                 frontend: FrontEnd | None = None) -> None:
+        from easy_oww.features.streaming import StreamingFeatures
+
+        self.model = (model_path if isinstance(model_path, WakeWordModel)
+                      else WakeWordModel(model_path))
+        self.frontend = frontend if frontend is not None else default_frontend()
+        self.threshold = float(threshold)
+        self.patience = int(patience)
+        self.debounce_frames = metrics.debounce_frames_for(debounce_s)
+        if self.patience < 1:
+            raise ValueError("patience must be at least 1")
+        self._stream = StreamingFeatures(self.frontend)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all audio: the next chunk starts a fresh stream."""
+        self._stream.reset()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self.frames = 0
+        self._run = 0
+        self._silent = 0
+        self.scores: list[float] = []
+
+    # -- streaming -------------------------------------------------------------------------
+    def process(self, chunk: np.ndarray) -> list[Detection]:
+        """Add int16 audio of any length; return the detections it completes."""
+        audio = np.asarray(chunk)
+        if audio.dtype != np.int16:
+            raise ValueError(f"audio must be int16, got {audio.dtype}")
+        self._pending = np.concatenate([self._pending, audio.reshape(-1)])
+        found: list[Detection] = []
+        while self._pending.size >= FRAME_SAMPLES:
+            frame, self._pending = (self._pending[:FRAME_SAMPLES],
+                                    self._pending[FRAME_SAMPLES:])
+            det = self._decide(self._score_frame(frame))
+            if det is not None:
+                found.append(det)
+        return found
+
+    @property
+    def last_score(self) -> float:
+        return self.scores[-1] if self.scores else 0.0
+
+    def _score_frame(self, frame: np.ndarray) -> float:
+        self._stream.process(frame)
+        window = self._stream.window(self.model.n_frames)
+        score = float(self.model.score_windows(window[None])[0])
+        self.frames += 1
+        if self.frames <= WARMUP_FRAMES:
+            score = 0.0
+        self.scores.append(score)
+        return score
+
+    def _decide(self, score: float) -> Detection | None:
+        """One step of metrics.activations' state machine (kept in sync by a test)."""
+        if self._silent:
+            self._silent -= 1
+            self._run = 0
+            return None
+        self._run = self._run + 1 if score >= self.threshold else 0
+        if self._run < self.patience:
+            return None
+        self._run, self._silent = 0, self.debounce_frames
+        i = self.frames - 1
+        return Detection(i, (i + 1) * FRAME_MS / 1000.0, score)
+
+    # -- whole recordings ------------------------------------------------------------------
+    def score_audio(self, audio: np.ndarray) -> np.ndarray:
+        """Per-frame scores of a whole int16 recording, as a fresh stream would give them.
+
+        One score per complete 80 ms frame; computed in batches, equal to `process`.
+        """
+        return score_audio(self.model, audio, frontend=self.frontend)
+
+    def detect_audio(self, audio: np.ndarray) -> list[Detection]:
+        """Detections in a whole recording (a fresh stream), from `score_audio`."""
+        scores = self.score_audio(audio)
+        idx = metrics.activations(scores, self.threshold, patience=self.patience,
+                                  debounce_frames=self.debounce_frames)
+        return [Detection(int(i), (int(i) + 1) * FRAME_MS / 1000.0, float(scores[i]))
+                for i in idx]
+
+
+def score_features(model: WakeWordModel, features: np.ndarray,
+                   history: np.ndarray) -> np.ndarray:
+    """Per-frame scores from a fresh stream's embeddings [frames, 96].
+
+    `features` is `easy_oww.features.streaming.stream_embeddings(audio)`; `history` is the
+    silence the stream's buffer starts with (`silence_features`). Frame k's score is the
+    model on the N embeddings ending at frame k; the first 5 are 0.0 as in openWakeWord.
+    """
+    feats = np.asarray(features, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+    if feats.shape[0] == 0:
+        return np.zeros(0, dtype=np.float32)
+    n = model.n_frames
+    hist = np.asarray(history, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
+    padded = np.concatenate([hist[hist.shape[0] - (n - 1):], feats]) if n > 1 else feats
+    windows = np.lib.stride_tricks.sliding_window_view(padded, n, axis=0).transpose(0, 2, 1)
+    scores = np.empty(feats.shape[0], dtype=np.float32)
+    for i in range(0, scores.size, _SCORE_BLOCK):
+        scores[i:i + _SCORE_BLOCK] = model.score_windows(windows[i:i + _SCORE_BLOCK])
+    scores[:WARMUP_FRAMES] = 0.0
+    return scores
+
+
+def score_audio(model: WakeWordModel, audio: np.ndarray, *,
+                frontend: FrontEnd | None = None) -> np.ndarray:
+    """Per-frame scores of int16 `audio` as a fresh openWakeWord stream gives them."""
+    from easy_oww.features.streaming import stream_embeddings
+
+    fe = frontend if frontend is not None else default_frontend()
+    feats = stream_embeddings(np.asarray(audio, dtype=np.int16), fe)
+    return score_features(model, feats, silence_features(fe))
