@@ -1,0 +1,161 @@
+"""Clips phase: which audio trains the model and which evaluates it.
+
+Voices and phrase variations are split into training and held-out sets, so the final
+evaluation measures a model on voices and phrasings it never saw. TTS output is cached in
+the workspace (shared by projects); the phase manifest lists clips relative to the
+workspace so a workspace on an external drive can move.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from easy_oww.config import ProjectConfig
+from easy_oww.errors import EasyOWWError
+from easy_oww.progress import ProgressFn
+from easy_oww.project import AUDIO_GLOBS
+from easy_oww.rng import key_to_int
+from easy_oww.workspace import ProjectPaths, Workspace
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train_positive", "train_adversarial", "train_speech", "train_real_positive",
+          "train_real_negative", "val_positive", "val_adversarial", "eval_positive",
+          "eval_adversarial")
+"""val_* pick the checkpoint and threshold; eval_* are touched only by the final report.
+Both come from voices and phrasings held out from training."""
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """Clip lists per split (absolute paths) plus what produced them."""
+
+    splits: dict[str, list[Path]]
+    train_voices: list[str]
+    eval_voices: list[str]
+
+    def counts(self) -> dict[str, int]:
+        return {k: len(v) for k, v in self.splits.items()}
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        return {"splits": {k: [os.path.relpath(p, root) for p in v] for k, v in self.splits.items()},
+                "train_voices": self.train_voices, "eval_voices": self.eval_voices}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], root: Path) -> ClipPlan:
+        return cls({k: [root / p for p in v] for k, v in data["splits"].items()},
+                   list(data["train_voices"]), list(data["eval_voices"]))
+
+
+def real_recordings(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for g in AUDIO_GLOBS for p in folder.glob(g))
+
+
+def split_voices(voices: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
+    """Hold out `fraction` of each backend's voices (at least one when it has two or more)."""
+    train: list[Any] = []
+    held: list[Any] = []
+    by_backend: dict[str, list[Any]] = {}
+    for v in voices:
+        by_backend.setdefault(v.backend, []).append(v)
+    for group in by_backend.values():
+        ranked = sorted(group, key=lambda v: key_to_int(f"{seed}:{v.id}"))
+        k = int(round(len(ranked) * fraction))
+        if fraction > 0 and len(ranked) >= 2:
+            k = max(1, k)
+        k = min(k, len(ranked) - 1)
+        held.extend(ranked[:k])
+        train.extend(ranked[k:])
+    if not held:  # a single voice: evaluate on it too, and say so
+        log.warning("only one TTS voice is available: evaluation reuses a training voice")
+        held = list(train)
+    return train, held
+
+
+def select_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:
+    from easy_oww.tts import list_voices
+
+    voices = list_voices(workspace, backends=config.tts.backends)
+    wanted = {"espeak": config.tts.espeak_voices, "piper": config.tts.piper_voices}
+    chosen = []
+    for v in voices:
+        sel = wanted.get(v.backend, "all")
+        if sel == "all" or v.name in sel or v.id in sel:
+            chosen.append(v)
+    if not chosen:
+        raise EasyOWWError("no text-to-speech voice is available",
+                           "install the training extra: pip install 'easy-oww[train]'")
+    return chosen
+
+
+def split_texts(texts: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    ranked = sorted(dict.fromkeys(texts), key=lambda t: key_to_int(f"{seed}:{t}"))
+    k = max(1, int(round(len(ranked) * fraction))) if len(ranked) > 1 else 0
+    held, train = ranked[:k], ranked[k:]
+    return train, (held or train)
+
+
+def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths, *,
+               workers: int = 0, progress: ProgressFn | None = None) -> ClipPlan:
+    """Synthesize (or reuse from the cache) every clip the project needs."""
+    from easy_oww.text import adversarial_phrases, negative_sentences, phrase_variations
+    from easy_oww.tts import plan_requests, synthesize_many
+
+    c, seed = config.clips, config.seed
+    frac = config.tts.holdout_voice_fraction
+    voices = select_voices(config, workspace)
+    train_voices, eval_voices = split_voices(voices, frac, seed)
+    log.info("TTS voices: %d for training, %d held out for evaluation",
+             len(train_voices), len(eval_voices))
+
+    variations = phrase_variations(config.wake_word, 60, seed)
+    train_phr, eval_phr = split_texts(variations, 0.25, seed)
+    adversarial = adversarial_phrases(config.wake_word, 400, seed)
+    train_adv, eval_adv = split_texts(adversarial, 0.2, seed + 1)
+    sentences = negative_sentences(max(200, c.n_negative_speech // 2), seed, config.wake_word)
+
+    speed, pitch = config.tts.speed, config.tts.pitch
+    jobs = {
+        "train_positive": plan_requests(train_phr, train_voices, c.n_positive, seed=seed,
+                                        speed=speed, pitch=pitch),
+        "train_adversarial": plan_requests(train_adv, train_voices, c.n_adversarial,
+                                           seed=seed + 1, speed=speed, pitch=pitch),
+        "train_speech": plan_requests(sentences, train_voices, c.n_negative_speech,
+                                      seed=seed + 2, speed=speed, pitch=pitch),
+        "val_positive": plan_requests(eval_phr, eval_voices, c.n_eval_positive,
+                                      seed=seed + 3, speed=speed, pitch=pitch),
+        "val_adversarial": plan_requests(eval_adv, eval_voices, c.n_eval_adversarial,
+                                         seed=seed + 4, speed=speed, pitch=pitch),
+        "eval_positive": plan_requests(eval_phr, eval_voices, c.n_eval_positive,
+                                       seed=seed + 5, speed=speed, pitch=pitch),
+        "eval_adversarial": plan_requests(eval_adv, eval_voices, c.n_eval_adversarial,
+                                          seed=seed + 6, speed=speed, pitch=pitch),
+    }
+    flat = [r for reqs in jobs.values() for r in reqs]
+    out = synthesize_many(flat, workspace.cache / "tts", workers=workers, progress=progress)
+    splits: dict[str, list[Path]] = {}
+    i = 0
+    for name, reqs in jobs.items():
+        splits[name] = list(out[i:i + len(reqs)])
+        i += len(reqs)
+    splits["train_real_positive"] = real_recordings(paths.recordings)
+    splits["train_real_negative"] = real_recordings(paths.negative_recordings)
+    if splits["train_real_positive"]:
+        log.info("using %d of your recordings as positives (each weighted x%d)",
+                 len(splits["train_real_positive"]), c.real_positive_weight)
+    return ClipPlan(splits, [v.id for v in train_voices], [v.id for v in eval_voices])
+
+
+def clips_key(config: ProjectConfig, paths: ProjectPaths) -> dict[str, Any]:
+    """What the clips phase depends on (the recordings by name, size and time)."""
+    recs = [(p.name, p.stat().st_size, int(p.stat().st_mtime))
+            for p in real_recordings(paths.recordings) + real_recordings(paths.negative_recordings)]
+    return {"wake_word": config.wake_word, "seed": config.seed,
+            "clips": config.clips.model_dump(mode="json"), "tts": config.tts.model_dump(mode="json"),
+            "recordings": recs, "version": 1}

@@ -1,0 +1,31 @@
+"""The expected duration printed before `train` starts.
+
+Rates were measured on a 2-core x86-64 machine (see the closing notes of the issues and
+benchmarks/); they scale with the number of cores for the parallel phases. The estimate
+is for a run with nothing cached yet.
+"""
+
+from __future__ import annotations
+
+import os
+
+from easy_oww.config import ProjectConfig
+
+# Per core, measured on the reference machine.
+TTS_CLIPS_PER_S = 12.0
+FEATURE_CLIPS_PER_S = 140.0  # augmented 2 s windows through the front end
+TRAIN_SAMPLES_PER_S = 60_000.0  # batch rows per second, dnn head, one CPU process
+NEGATIVE_AUDIO_S = 90.0  # generating + embedding the long negative audio, per hour of it
+FIXED_S = 20.0  # start-up, export, evaluation
+
+
+def estimate_seconds(config: ProjectConfig, cores: int | None = None) -> float:
+    cores = max(1, cores or config.features.workers or os.cpu_count() or 1)
+    c = config.clips
+    clips = c.n_positive + c.n_adversarial + c.n_negative_speech + 4 * c.n_eval_positive
+    features = ((c.n_positive + c.n_adversarial + c.n_negative_speech * 1.25)
+                * config.augment.rounds + 4 * c.n_eval_positive)
+    train_rows = config.training.steps * config.training.batch_size
+    hours = config.evaluation.negative_hours * 1.5
+    return (clips / (TTS_CLIPS_PER_S * cores) + features / (FEATURE_CLIPS_PER_S * cores)
+            + train_rows / TRAIN_SAMPLES_PER_S + hours * NEGATIVE_AUDIO_S + FIXED_S)

@@ -1,0 +1,54 @@
+"""Long negative audio for validation and the final false-positive test.
+
+The workspace's built-in negative audio (TTS speech from held-out voices, noise, silence;
+generated once per workspace) is embedded once. Its first part validates training (picks
+the checkpoint and the threshold); the rest, never seen by training or selection, measures
+false positives per hour in the final report. Downloaded validation features or DiPCo
+replace or extend it when present.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from easy_oww.config import ProjectConfig
+from easy_oww.contract import FRAME_MS
+from easy_oww.fsutil import atomic_open
+from easy_oww.progress import ProgressFn
+from easy_oww.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+FRAMES_PER_HOUR = 3600 * 1000 // FRAME_MS  # 45,000
+
+
+def validation_hours(test_hours: float) -> float:
+    return max(0.25, 0.5 * test_hours)
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_open(path, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(array))
+
+
+def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
+                     progress: ProgressFn | None = None) -> dict[str, Any]:
+    from easy_oww.evaluate.negative_audio import ensure_negative_audio
+
+    test_hours = config.evaluation.negative_hours
+    val_hours = validation_hours(test_hours)
+    audio = ensure_negative_audio(ws, hours=test_hours + val_hours, seed=config.seed,
+                                  exclude=config.wake_word, progress=progress)
+    stream = np.asarray(audio.embeddings(), dtype=np.float32)
+    n_val = int(round(val_hours * FRAMES_PER_HOUR))
+    if len(stream) < n_val + FRAMES_PER_HOUR * test_hours * 0.95:
+        raise RuntimeError(f"negative audio too short: {len(stream)} frames")
+    save_npy(directory / "val_stream.npy", stream[:n_val])
+    save_npy(directory / "test_stream.npy", stream[n_val:])
+    return {"val_hours": n_val / FRAMES_PER_HOUR,
+            "test_hours": (len(stream) - n_val) / FRAMES_PER_HOUR,
+            "source": audio.describe() if hasattr(audio, "describe") else str(audio)}

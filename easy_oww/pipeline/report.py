@@ -1,0 +1,147 @@
+"""Evaluation phase: the exported ONNX model on data that training never touched.
+
+Held-out positives (voices and phrasings kept out of training, always reverberant and
+noisy), held-out near-miss phrases, and the test part of the long negative audio. The
+threshold comes from validation (not from this test data), so the numbers are honest.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from easy_oww import __version__
+from easy_oww.config import ProjectConfig
+from easy_oww.contract import MODEL_INPUT_FRAMES
+from easy_oww.fsutil import atomic_write_json, atomic_write_text
+from easy_oww.pipeline.clips import ClipPlan
+from easy_oww.workspace import ProjectPaths, Workspace
+
+log = logging.getLogger(__name__)
+
+
+def _windows(stream: np.ndarray, frames: int = MODEL_INPUT_FRAMES) -> np.ndarray:
+    return np.lib.stride_tricks.sliding_window_view(stream, frames, axis=0).transpose(0, 2, 1)
+
+
+def stream_scores(model: Any, stream: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """Score every 16-frame window of an embedding stream, as a streaming detector would."""
+    w = _windows(np.asarray(stream, dtype=np.float32))
+    return np.concatenate([model.score_windows(w[i:i + batch]) for i in range(0, len(w), batch)]
+                          or [np.zeros(0, np.float32)])
+
+
+def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
+                   trained: dict[str, Any], plan: ClipPlan, feat: dict[str, Any], *,
+                   timings: Any = ()) -> dict[str, Any]:
+    from easy_oww.evaluate import metrics as m
+    from easy_oww.evaluate.detector import WakeWordModel
+    from easy_oww.features.store import open_features
+
+    ev = config.evaluation
+    model = WakeWordModel(paths.model)
+    pos = model.score_windows(open_features(paths.features / "eval_positive").load_all())
+    adv_dir = paths.features / "eval_adversarial"
+    adv = (model.score_windows(open_features(adv_dir).load_all())
+           if adv_dir.is_dir() and len(open_features(adv_dir)) else np.zeros(0, np.float32))
+    neg_meta = _summary(paths.features / "negative_audio")
+    test_stream = np.load(paths.features / "negative_audio" / "test_stream.npy", mmap_mode="r")
+    neg = stream_scores(model, test_stream)
+    hours = float(neg_meta["test_hours"])
+    debounce = m.debounce_frames_for(ev.debounce_s)
+    threshold = float(trained["threshold"])
+    det = m.det_curve(pos, neg, hours, debounce_frames=debounce, patience=ev.patience)
+    result: dict[str, Any] = {
+        "wake_word": config.wake_word,
+        "model": str(paths.model),
+        "threshold": threshold,
+        "threshold_source": "validation (held-out voices, validation negative audio)",
+        "recall": m.recall(pos, threshold),
+        "fp_per_hour": m.fp_per_hour(neg, threshold, hours, patience=ev.patience,
+                                     debounce_frames=debounce),
+        "near_miss_false_accept_rate": m.false_accept_rate(adv, threshold) if adv.size else None,
+        "target_fp_per_hour": ev.target_fp_per_hour,
+        "positives": int(pos.size), "near_miss_clips": int(adv.size),
+        "negative_hours": hours, "debounce_s": ev.debounce_s,
+        "det_area": det.area,
+        "at_default_threshold": {
+            "threshold": ev.threshold, "recall": m.recall(pos, ev.threshold),
+            "fp_per_hour": m.fp_per_hour(neg, ev.threshold, hours, patience=ev.patience,
+                                         debounce_frames=debounce)},
+        "validation": {k: trained.get(k) for k in ("val_recall", "val_fp_per_hour",
+                                                    "selected_step", "met_target")},
+        "data": {"train_voices": len(plan.train_voices), "held_out_voices": len(plan.eval_voices),
+                 "clips": plan.counts(), "features": feat.get("counts", {}),
+                 "acoustic_sources": feat.get("sources", {}),
+                 "negative_audio": neg_meta.get("source"),
+                 "precomputed_negatives": trained.get("precomputed_negatives", 0)},
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "tool_version": __version__,
+    }
+    result["meets_target"] = bool(result["fp_per_hour"] <= ev.target_fp_per_hour)
+    atomic_write_json(paths.evaluation / "report.json",
+                      {**result, "det": det.to_json()})
+    _plot(det, paths.evaluation / "det_curve.png", config.wake_word)
+    atomic_write_json(paths.test_results, result)
+    write_model_card(paths, config, result)
+    return result
+
+
+def _summary(directory: Path) -> dict[str, Any]:
+    from easy_oww.pipeline.phases import load_manifest
+
+    return dict((load_manifest(directory) or {}).get("summary") or {})
+
+
+def _plot(det: Any, path: Path, title: str) -> None:
+    try:
+        from easy_oww.evaluate.report import plot_det
+    except ImportError:
+        return
+    try:
+        plot_det(det, path, title=title)
+    except Exception as exc:  # noqa: BLE001 - a missing plot never fails training
+        log.warning("could not draw the DET curve: %s", exc)
+
+
+def write_model_card(paths: ProjectPaths, config: ProjectConfig, r: dict[str, Any]) -> None:
+    """models/NAME.json and NAME.md beside the ONNX model."""
+    card = {"wake_word": config.wake_word, "model_file": paths.model.name,
+            "recommended_threshold": r["threshold"], "recall": r["recall"],
+            "fp_per_hour": r["fp_per_hour"], "near_miss_false_accept_rate":
+            r["near_miss_false_accept_rate"], "negative_hours": r["negative_hours"],
+            "target_fp_per_hour": r["target_fp_per_hour"], "date": r["date"],
+            "tool": f"easy-oww {r['tool_version']}", "preset": config.preset.value,
+            "head": config.training.head.value, "seed": config.seed,
+            "training_data": r["data"],
+            "input": f"float32 [batch, {MODEL_INPUT_FRAMES}, 96] openWakeWord embeddings",
+            "output": "float32 [batch, 1] score in 0..1"}
+    atomic_write_json(paths.model_card_json, card)
+    nm = r["near_miss_false_accept_rate"]
+    md = f"""# Wake word model: "{config.wake_word}"
+
+| | |
+|---|---|
+| file | `{paths.model.name}` (openWakeWord ONNX, input [batch, 16, 96]) |
+| recommended threshold | **{r['threshold']:.3f}** |
+| recall (held-out voices, noisy + reverberant) | {r['recall']:.3f} on {r['positives']} clips |
+| false positives per hour | {r['fp_per_hour']:.2f} on {r['negative_hours']:.2f} h of negative audio (debounce {r['debounce_s']} s) |
+| near-miss phrases that fire | {'-' if nm is None else f'{nm:.3f}'} of {r['near_miss_clips']} clips |
+| target false positives per hour | {r['target_fp_per_hour']} |
+| trained | {r['date']} with easy-oww {r['tool_version']}, preset {config.preset.value}, head {config.training.head.value} |
+
+The threshold was chosen on validation data; the numbers above come from separate
+held-out clips and audio that neither training nor threshold selection saw.
+
+```python
+from openwakeword.model import Model
+model = Model(wakeword_models=["{paths.model.name}"], inference_framework="onnx")  # 0.6
+# openwakeword 0.4: Model(wakeword_model_paths=["{paths.model.name}"])
+scores = model.predict(frame_int16_1280)  # fire when score >= {r['threshold']:.3f}
+```
+"""
+    atomic_write_text(paths.model_card_md, md)

@@ -1,0 +1,259 @@
+"""`easy-oww train`: the phases in order, each skipped when its manifest matches.
+
+    clips -> features -> negative audio -> training -> export -> evaluation
+
+Every phase writes its outputs atomically and its manifest last, keyed by a hash of what
+it depends on; `force` redoes every phase; a killed run continues where it stopped
+(feature shards and training checkpoints resume inside their phases).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from easy_oww.config import Preset, ProjectConfig, with_preset
+from easy_oww.errors import EasyOWWError
+from easy_oww.fsutil import stable_hash
+from easy_oww.pipeline import phases
+from easy_oww.pipeline.clips import ClipPlan, clips_key, make_clips
+from easy_oww.pipeline.estimate import estimate_seconds
+from easy_oww.progress import ProgressFn
+from easy_oww.project import open_project
+from easy_oww.workspace import ProjectPaths, Workspace
+
+log = logging.getLogger(__name__)
+
+PHASES = ("clips", "features", "negative audio", "training", "export", "evaluation")
+
+
+@dataclass(frozen=True)
+class PhaseTiming:
+    name: str
+    seconds: float
+    skipped: bool
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    project: str
+    wake_word: str
+    preset: str
+    model_path: Path
+    card_path: Path
+    phases: tuple[PhaseTiming, ...]
+    metrics: dict[str, Any]
+    expected_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return sum(p.seconds for p in self.phases)
+
+
+@dataclass
+class _Run:
+    ws: Workspace
+    paths: ProjectPaths
+    config: ProjectConfig
+    force: bool
+    device: str
+    progress: ProgressFn | None
+    timings: list[PhaseTiming] = field(default_factory=list)
+
+    def phase(self, name: str, directory: Path, key_data: Any,
+              body: Callable[[], dict[str, Any]], *, clean: bool = False) -> tuple[str, dict[str, Any]]:
+        """Run `body` unless `directory` records a completed run with the same key."""
+        key = stable_hash(key_data)
+        directory.mkdir(parents=True, exist_ok=True)
+        done = None if self.force else phases.is_complete(directory, key)
+        if done is not None:
+            log.info("%s: up to date, skipped", name)
+            self.timings.append(PhaseTiming(name, 0.0, True, done))
+            return key, done
+        previous = phases.load_manifest(directory)
+        phases.invalidate(directory)
+        if clean or self.force or (previous is not None and previous.get("key") != key):
+            _clear(directory)  # outputs of another configuration: start afresh
+        log.info("%s: running", name)
+        start = time.perf_counter()
+        summary = body()
+        seconds = time.perf_counter() - start
+        phases.record_complete(directory, key, summary, seconds)
+        self.timings.append(PhaseTiming(name, seconds, False, summary))
+        return key, summary
+
+
+def _clear(directory: Path) -> None:
+    for child in directory.iterdir():
+        if child.name == phases.MANIFEST:
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def resolve_device(requested: str) -> str:
+    if requested not in ("auto", "cpu", "cuda"):
+        raise EasyOWWError(f"unknown device {requested!r}", "use cpu, cuda or auto")
+    if requested == "cpu":
+        return "cpu"
+    try:
+        import torch
+
+        has_cuda = bool(torch.cuda.is_available())
+    except ImportError:
+        has_cuda = False
+    if requested == "cuda" and not has_cuda:
+        raise EasyOWWError("--device cuda was requested but PyTorch sees no CUDA GPU",
+                           "install a CUDA build of PyTorch, or use --device cpu")
+    return "cuda" if has_cuda else "cpu"
+
+
+def preflight(run: _Run) -> None:
+    """Everything a run needs, checked before the slow part (STYLE 8)."""
+    from easy_oww.errors import require
+
+    require("torch", "train", "Training")
+    from easy_oww.features.frontend import FrontEnd
+
+    FrontEnd()  # front-end models present, checksums match
+    free = shutil.disk_usage(run.paths.root).free
+    need = _disk_estimate(run.config)
+    if free < need:
+        raise EasyOWWError(f"not enough free disk space in {run.paths.root}: "
+                           f"{free / 1e9:.1f} GB free, about {need / 1e9:.1f} GB needed",
+                           "free some space or move the workspace with --workspace")
+    if not os.access(run.paths.root, os.W_OK):
+        raise EasyOWWError(f"project folder {run.paths.root} is not writable",
+                           "fix its permissions")
+
+
+def _disk_estimate(config: ProjectConfig) -> int:
+    c = config.clips
+    clips = c.n_positive + c.n_adversarial + c.n_negative_speech + 4 * c.n_eval_positive
+    features = (c.n_positive + c.n_adversarial + c.n_negative_speech * 1.25) * config.augment.rounds
+    return int(clips * 80_000 + features * 16 * 96 * 4 + 300e6)
+
+
+def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: bool = False,
+              device: str = "auto", progress: ProgressFn | None = None,
+              announce: Callable[[float], None] | None = None) -> TrainReport:
+    """Train project `name` end to end; returns the report the CLI prints."""
+    project = open_project(ws, name)
+    config = project.config if preset is None else with_preset(project.config, preset)
+    run = _Run(ws, project.paths, config, force, resolve_device(device), progress)
+    with phases.project_lock(project.paths.lock):
+        preflight(run)
+        expected = estimate_seconds(config)
+        if announce is not None:
+            announce(expected)
+        plan = _clips_phase(run)
+        feat_key, feat = _features_phase(run, plan)
+        neg_key, neg = _negatives_phase(run)
+        train_key, trained = _training_phase(run, (feat_key, neg_key))
+        export_key, _ = _export_phase(run, train_key)
+        _, metrics = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan, feat)
+    paths = project.paths
+    return TrainReport(name, config.wake_word, config.preset.value, paths.model,
+                       paths.model_card_json, tuple(run.timings), metrics, expected)
+
+
+# --- phases -------------------------------------------------------------------------------
+
+def _clips_phase(run: _Run) -> ClipPlan:
+    holder: dict[str, ClipPlan] = {}
+
+    def body() -> dict[str, Any]:
+        plan = make_clips(run.config, run.ws, run.paths, progress=run.progress)
+        holder["plan"] = plan
+        return {"counts": plan.counts(), "plan": plan.to_json(run.ws.root)}
+
+    _, summary = run.phase("clips", run.paths.clips, clips_key(run.config, run.paths), body)
+    plan = holder.get("plan") or ClipPlan.from_json(summary["plan"], run.ws.root)
+    missing = [p for ps in plan.splits.values() for p in ps if not p.is_file()]
+    if missing:  # the TTS cache was cleaned since: make the clips again
+        log.info("clips: %d cached clips are missing, making them again", len(missing))
+        plan = make_clips(run.config, run.ws, run.paths, progress=run.progress)
+    return plan
+
+
+def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, dict[str, Any]]:
+    from easy_oww.pipeline.featurize import make_features
+
+    c = run.config
+    key = {"clips": plan.to_json(run.ws.root), "augment": c.augment.model_dump(mode="json"),
+           "clip_duration": c.clips.clip_duration, "seed": c.seed,
+           "real_weight": c.clips.real_positive_weight, "version": 1}
+
+    def body() -> dict[str, Any]:
+        s = make_features(c, run.ws, run.paths, plan, device=run.device, progress=run.progress)
+        return {"counts": s.counts, "window_samples": s.window_samples, "sources": s.sources}
+
+    return run.phase("features", run.paths.features, key, body)
+
+
+def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
+    """Long negative audio (held-out voices, noise): validation part and test part."""
+    from easy_oww.pipeline.negatives import negative_streams
+
+    ev = run.config.evaluation
+    key = {"hours": ev.negative_hours, "seed": run.config.seed,
+           "wake_word": run.config.wake_word, "version": 1}
+    directory = run.paths.features / "negative_audio"
+    return run.phase("negative audio", directory, key,
+                     lambda: negative_streams(run.ws, run.config, directory,
+                                              progress=run.progress))
+
+
+def _training_phase(run: _Run, upstream: tuple[str, str]) -> tuple[str, dict[str, Any]]:
+    from easy_oww.pipeline.learn import train_model
+
+    c = run.config
+    key = {"upstream": upstream, "training": c.training.model_dump(mode="json", exclude={"device"}),
+           "evaluation": c.evaluation.model_dump(mode="json"), "seed": c.seed,
+           "precomputed": _precomputed_id(run.ws), "version": 1}
+    return run.phase("training", run.paths.training, key,
+                     lambda: train_model(run.ws, run.paths, c, device=run.device,
+                                         progress=run.progress))
+
+
+def _export_phase(run: _Run, train_key: str) -> tuple[str, dict[str, Any]]:
+    from easy_oww.pipeline.learn import export_model
+
+    return run.phase("export", run.paths.models, {"training": train_key, "version": 1},
+                     lambda: export_model(run.paths))
+
+
+def _evaluation_phase(run: _Run, upstream: tuple[str, ...], trained: dict[str, Any],
+                      plan: ClipPlan, feat: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from easy_oww.pipeline.report import evaluate_model
+
+    key = {"upstream": upstream, "evaluation": run.config.evaluation.model_dump(mode="json"),
+           "version": 1}
+    return run.phase("evaluation", run.paths.evaluation, key,
+                     lambda: evaluate_model(run.ws, run.paths, run.config, trained, plan, feat,
+                                            timings=run.timings))
+
+
+def _precomputed_id(ws: Workspace) -> Any:
+    """Identity of downloaded precomputed negative features, if present (name + size)."""
+    try:
+        from easy_oww.datasets import precomputed_negative_features
+    except ImportError:
+        return None
+    path = precomputed_negative_features(ws)
+    return None if path is None else [path.name, path.stat().st_size]
+
+
+def load_array(path: Path) -> np.ndarray:
+    return np.load(path, mmap_mode="r")
