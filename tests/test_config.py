@@ -113,3 +113,13 @@ def test_malformed_files(tmp_path: Path) -> None:
 def test_dump_is_block_style_yaml() -> None:
     text = dump_config(new_config("p", "hey jarvis"))
     assert "training:\n  head: dnn" in text
+
+
+def test_configuration_doc_is_current() -> None:
+    from easy_oww.config import reference_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    assert doc.read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/configuration.md is stale: regenerate it with "
+        "python -c 'from easy_oww.config import reference_markdown as r; print(r(), end=\"\")' "
+        "> docs/configuration.md")
