@@ -133,7 +133,7 @@ def import_audio(project_paths: ProjectPaths, paths: Iterable[str | os.PathLike[
                 refused.append(outcome)
         if progress is not None:
             progress("import", done, total)
-    log.info("imported %d file(s) into %s; refused %d", len(taken), folder, len(refused))
+    log.debug("imported %d file(s) into %s; refused %d", len(taken), folder, len(refused))
     return ImportResult(folder, tuple(taken), tuple(refused))
 
 
