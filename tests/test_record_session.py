@@ -198,3 +198,31 @@ def test_negative_suggestions_are_deterministic_and_not_the_wake_word() -> None:
     b = negative_suggestions("hey jarvis", 12, seed=7)
     assert a == b and len(a) == 12
     assert all(p.strip() and p.lower() != "hey jarvis" for p in a)
+
+
+def test_negative_suggestions_come_from_the_text_generator(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    calls: list[tuple[str, int, int]] = []
+    fake_text = types.ModuleType("easy_oww.text")
+
+    def adversarial_phrases(wake_word: str, n: int, seed: int) -> list[str]:
+        calls.append((wake_word, n, seed))
+        return ["hey jar", "jarvis"]
+
+    fake_text.adversarial_phrases = adversarial_phrases  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "easy_oww.text", fake_text)
+    assert negative_suggestions("hey jarvis", 5, seed=3) == [
+        "hey jar", "jarvis", "hey jar", "jarvis", "hey jar"]
+    assert calls == [("hey jarvis", 5, 3)]
+
+
+def test_negative_suggestions_fall_back_without_the_text_package(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "easy_oww.text", None)
+    monkeypatch.setitem(sys.modules, "easy_oww.text.adversarial", None)
+    phrases = negative_suggestions("hey jarvis", 4, seed=1)
+    assert phrases[:3] == ["hey", "jarvis", "hello there"]

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Iterable
+
+from easy_oww.errors import MissingDependency
 
 log = logging.getLogger(__name__)
 
@@ -18,15 +21,29 @@ _EVERYDAY = ("hello there", "okay", "hey", "what time is it", "turn on the light
 
 def negative_suggestions(wake_word: str, n: int, seed: int) -> list[str]:
     """`n` phrases (n >= 1) to say for negative recordings, deterministic for `seed`."""
-    try:
-        adversarial_phrases = importlib.import_module("easy_oww.text").adversarial_phrases
-    except (ImportError, AttributeError):
-        log.debug("easy_oww.text is unavailable; using the built-in suggestions")
-        return _fallback(wake_word, n)
-    phrases = [str(p) for p in adversarial_phrases(wake_word, n, seed) if str(p).strip()]
+    generate = _generator()
+    phrases: list[str] = []
+    if generate is not None:
+        try:
+            phrases = [str(p) for p in generate(wake_word, n, seed) if str(p).strip()]
+        except MissingDependency as exc:  # e.g. the phrase dictionaries of the train extra
+            log.info("using simple suggestions: %s", exc.message)
     if not phrases:
         return _fallback(wake_word, n)
     return [phrases[i % len(phrases)] for i in range(n)]
+
+
+def _generator() -> Callable[[str, int, int], Iterable[str]] | None:
+    """easy_oww.text.adversarial_phrases, or None when it cannot be imported."""
+    for module in ("easy_oww.text", "easy_oww.text.adversarial"):
+        try:
+            fn = getattr(importlib.import_module(module), "adversarial_phrases", None)
+        except ImportError as exc:
+            log.debug("cannot import %s: %s", module, exc)
+            continue
+        if callable(fn):
+            return fn  # type: ignore[no-any-return]
+    return None
 
 
 def _fallback(wake_word: str, n: int) -> list[str]:
@@ -34,5 +51,5 @@ def _fallback(wake_word: str, n: int) -> list[str]:
     parts = list(words)
     if len(words) > 1:
         parts.append(" ".join(words[:-1]))
-    pool = [p for p in parts if p and p != wake_word] + list(_EVERYDAY)
+    pool = list(dict.fromkeys([p for p in parts if p and p != wake_word] + list(_EVERYDAY)))
     return [pool[i % len(pool)] for i in range(n)]
