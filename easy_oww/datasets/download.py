@@ -112,13 +112,14 @@ def remote_size(url: str, timeout: float = 30.0) -> int | None:
 
 def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int | None = None,
                   progress: ProgressFn | None = None, retries: int = 4, timeout: float = 30.0,
-                  backoff: float = 1.0) -> Path:
+                  backoff: float = 1.0, md5: str | None = None) -> Path:
     """Download `url` to `dest` (resumable, retried, checksummed, atomic); return `dest`.
 
     An existing `dest` is kept when it matches `sha256` (or `size`, when no hash is known).
     `retries` is how many times a transient failure is retried before giving up; `timeout`
     bounds each connect and each read, in seconds; `backoff` is the first wait, doubled per
-    retry. Raises DownloadError with a one-line message on any failure.
+    retry. `md5` is checked too when given (Zenodo publishes md5 only). Raises DownloadError
+    with a one-line message on any failure.
     """
     dest = Path(dest)
     if not url.startswith(("http://", "https://")):
@@ -132,13 +133,14 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
                             "wait for it to finish, or remove the stale "
                             f"{dest.name}.lock file if no download is running") from None
     try:
-        if _existing_ok(dest, sha256, size):
+        sums = _Sums(sha256.lower() if sha256 else None, md5.lower() if md5 else None)
+        if _existing_ok(dest, sums, size):
             log.debug("%s already present", dest)
             return dest
         for fetch in (1, 2):
             state = _Attempt(url, dest, partial_path(dest), size, progress, timeout)
             _fetch(state, retries=retries, backoff=backoff)
-            problem = _verify(state, sha256)
+            problem = _verify(state, sums)
             if problem is None:
                 break
             expected, got = problem
@@ -160,37 +162,51 @@ def download_file(url: str, dest: Path, *, sha256: str | None = None, size: int 
             Path(lock.lock_file).unlink()
 
 
-def _existing_ok(dest: Path, sha256: str | None, size: int | None) -> bool:
+@dataclass(frozen=True)
+class _Sums:
+    sha256: str | None
+    md5: str | None
+
+
+def _existing_ok(dest: Path, sums: _Sums, size: int | None) -> bool:
     if not dest.is_file():
         return False
     if size is not None and dest.stat().st_size != size:
         log.info("%s has the wrong size; downloading it again", dest.name)
         dest.unlink()
         return False
-    if sha256 is not None and _hash_file(dest) != sha256.lower():
+    if (sums.sha256 or sums.md5) and _check_sums(dest, sums) is not None:
         log.info("%s does not match its checksum; downloading it again", dest.name)
         dest.unlink()
         return False
     return True
 
 
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
+def _check_sums(path: Path, sums: _Sums) -> tuple[str, str] | None:
+    """None when `path` matches every given checksum, else (expected, got) of the first miss."""
+    sha = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+            if sums.sha256:
+                sha.update(block)
+            if sums.md5:
+                md5.update(block)
+    if sums.sha256 and sha.hexdigest() != sums.sha256:
+        return f"sha256 {sums.sha256}", f"sha256 {sha.hexdigest()}"
+    if sums.md5 and md5.hexdigest() != sums.md5:
+        return f"md5 {sums.md5}", f"md5 {md5.hexdigest()}"
+    return None
 
 
-def _verify(state: _Attempt, sha256: str | None) -> tuple[str, str] | None:
+def _verify(state: _Attempt, sums: _Sums) -> tuple[str, str] | None:
     """None when the part file is good; otherwise (what was expected, what was found)."""
     done = state.part.stat().st_size
     if state.total is not None and done != state.total:
         return f"{state.total} bytes", f"{done} bytes"
-    if sha256 is None:
+    if not (sums.sha256 or sums.md5):
         return None
-    got = _hash_file(state.part)
-    return None if got == sha256.lower() else (f"sha256 {sha256.lower()}", f"sha256 {got}")
+    return _check_sums(state.part, sums)
 
 
 def _fetch(state: _Attempt, *, retries: int, backoff: float) -> None:
