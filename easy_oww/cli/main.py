@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "record": "easy_oww.cli.record_cmds:record_cmd",
     "record-negative": "easy_oww.cli.record_cmds:record_negative_cmd",
     "import": "easy_oww.cli.record_cmds:import_cmd",
+    "download": "easy_oww.cli.download_cmds:download_cmd",
 }
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -142,7 +142,7 @@ MIT_RIRS = DatasetSpec(
                 "impulse responses (32 kHz WAV), for reverberation in augmentation",
     files=(RemoteFile(url="https://mcdermottlab.mit.edu/Reverb/IRMAudio/Audio.zip",
                       filename="mit_rirs_Audio.zip", size=11_660_005),),
-    licence="no licence stated by the authors; cite Traer & McDermott, PNAS 2016",
+    licence="unstated by the authors (cite Traer & McDermott, PNAS 2016)",
     tier="recommended",
     kind="rir",
     extraction="zip",
