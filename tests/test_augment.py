@@ -1,0 +1,337 @@
+"""Augmentation on generated signals: alignment, SNR, each transform, safety, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+from easy_oww.augment import (
+    AcousticSources,
+    Augmenter,
+    active_rms,
+    apply_rir,
+    build_sources,
+    effects,
+    mix_at_snr,
+    place_in_window,
+)
+from easy_oww.augment.ops import to_int16_clipped
+from easy_oww.config import AugmentConfig
+from easy_oww.contract import SAMPLE_RATE
+from easy_oww.rng import item_rng
+
+WINDOW = 2 * SAMPLE_RATE
+OFF = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
+           "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
+           "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0)}
+
+
+@pytest.fixture(scope="module")
+def sources() -> AcousticSources:
+    return build_sources(seed=3, babble=[_phrase(0.8, 180.0), _phrase(1.1, 240.0)])
+
+
+def _phrase(seconds: float = 1.0, f0: float = 200.0, level: float = 0.3) -> np.ndarray:
+    """A speech-like int16 clip: a harmonic tone with a gliding pitch and syllable envelope."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.1 * np.sin(2 * np.pi * 1.5 * t))) / SAMPLE_RATE
+    x = sum(np.sin(k * phase) / k for k in range(1, 6))
+    env = np.sin(np.pi * t / seconds) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+    return (level * 32767 * x / np.max(np.abs(x)) * env).astype(np.int16)
+
+
+def _sine(f: float, seconds: float, level: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (level * 32767 * np.sin(2 * np.pi * f * t)).astype(np.int16)
+
+
+def _augmenter(sources: AcousticSources, **on: object) -> Augmenter:
+    return Augmenter(AugmentConfig(**{**OFF, **on}), sources, WINDOW)
+
+
+def _peak_hz(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)[np.argmax(spec)])
+
+
+def _band_db(x: np.ndarray, lo: float, hi: float) -> float:
+    spec = np.abs(np.fft.rfft(np.asarray(x, dtype=np.float64))) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE)
+    return float(10 * np.log10(spec[(f >= lo) & (f < hi)].mean() + 1e-20))
+
+
+# --- RIR ------------------------------------------------------------------------------
+
+def test_apply_rir_keeps_length_and_aligns_the_direct_path() -> None:
+    rir = np.zeros(4000, dtype=np.float32)
+    rir[50] = 1.0  # 50 samples of pre-delay, then a decaying tail
+    rir[51:] = 0.3 * np.exp(-np.arange(3949) / 800) * np.random.default_rng(0).standard_normal(3949)
+    x = np.zeros(WINDOW, dtype=np.float32)
+    x[12345] = 0.5
+    y = apply_rir(x, rir)
+    assert len(y) == len(x)
+    assert int(np.argmax(np.abs(y))) == 12345
+    assert np.count_nonzero(y[12346:]) > 3000  # the reverb tail follows the impulse
+    assert np.allclose(y[:12345], 0.0, atol=1e-6)  # nothing before it
+
+
+def test_every_built_in_rir_keeps_alignment_and_the_cached_path_matches(sources) -> None:
+    aug = _augmenter(sources)
+    x = np.zeros(WINDOW, dtype=np.float32)
+    x[20000] = 0.5
+    assert len(sources.rirs) >= 20
+    for i, rir in enumerate(sources.rirs):
+        y = apply_rir(x, rir)
+        a = np.abs(y)
+        assert len(y) == WINDOW and np.all(np.isfinite(y))
+        assert int(np.argmax(a >= 0.5 * a.max())) == 20000, sources.rir_names[i]
+        np.testing.assert_allclose(aug._reverb(x, i), y, atol=2e-5)
+
+
+def test_built_in_rirs_are_the_real_rooms_and_simulated_ones(sources) -> None:
+    names = " ".join(sources.rir_names)
+    assert "sim_room_00" in names
+    from easy_oww.augment.sources import piper_impulse_dir
+    if piper_impulse_dir() is not None:
+        assert "piper:ir_bathroom1:0" in names and "piper:Derlon Sanctuary:1" in names
+        assert "Reverse Gate" not in names and "Fat Bass" not in names
+
+
+def test_simulated_room_decays_in_about_its_rt60() -> None:
+    from easy_oww.augment.rooms import simulate_room
+
+    for rt60 in (0.3, 0.8):
+        h = simulate_room(np.random.default_rng(1), rt60=rt60).astype(np.float64)
+        edc = 10 * np.log10(np.cumsum((h * h)[::-1])[::-1] / np.sum(h * h) + 1e-30)
+        t5, t25 = np.argmax(edc < -5), np.argmax(edc < -25)  # T20 fit, x3 for 60 dB
+        est = 3 * (t25 - t5) / SAMPLE_RATE
+        assert 0.5 * rt60 < est < 1.6 * rt60, (rt60, est)
+
+
+# --- noise and SNR -------------------------------------------------------------------
+
+@pytest.mark.parametrize("snr", [-5.0, 0.0, 10.0, 25.0])
+def test_mix_at_snr_hits_the_requested_snr(sources, snr: float) -> None:
+    speech = place_in_window(_phrase(1.0), WINDOW, np.random.default_rng(0), (0.1, 0.2))
+    for i, noise in enumerate(sources.noises):
+        mixed = mix_at_snr(speech, noise, snr, np.random.default_rng(i))
+        got = 20 * np.log10(active_rms(speech) / np.sqrt(np.mean((mixed - speech) ** 2.0)))
+        assert abs(got - snr) < 0.5, (sources.noise_names[i], got)
+
+
+def test_mix_at_snr_on_a_full_signal_matches_plain_rms(sources) -> None:
+    x = _sine(440, 2.0).astype(np.float32) / 32768
+    mixed = mix_at_snr(x, sources.noises[0], 6.0, np.random.default_rng(0))
+    got = 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2))
+                        / np.sqrt(np.mean((mixed - x).astype(np.float64) ** 2)))
+    assert abs(got - 6.0) < 0.5
+
+
+def test_noises_are_generated_normalised_and_include_babble(sources) -> None:
+    names = set(sources.noise_names)
+    assert {"white_0", "pink_0", "brown_0", "hum_50hz", "hum_60hz", "babble_0"} <= names
+    for x in sources.noises:
+        assert x.dtype == np.float32 and np.all(np.isfinite(x))
+        assert abs(np.sqrt(np.mean(x.astype(np.float64) ** 2)) - 0.1) < 1e-3
+    pink = sources.noises[sources.noise_names.index("pink_0")]
+    assert _band_db(pink, 50, 200) - _band_db(pink, 3000, 6000) > 10  # 1/f slope
+    hum = sources.noises[sources.noise_names.index("hum_60hz")]
+    assert abs(_peak_hz(hum) - 60.0) < 2.0
+
+
+# --- placement --------------------------------------------------------------------------
+
+def test_place_in_window_ends_the_phrase_near_the_end() -> None:
+    clip = np.full(8000, 1000, dtype=np.int16)
+    for seed in range(20):
+        y = place_in_window(clip, WINDOW, np.random.default_rng(seed), (0.1, 0.3))
+        last = int(np.nonzero(y)[0][-1])
+        assert len(y) == WINDOW and np.count_nonzero(y) == 8000
+        assert WINDOW - 0.3 * SAMPLE_RATE - 1 <= last <= WINDOW - 0.1 * SAMPLE_RATE
+    exact = place_in_window(clip, WINDOW, np.random.default_rng(0), (0.0, 0.0))
+    assert exact[-1] != 0
+    long = np.arange(WINDOW + 500, dtype=np.int16)
+    kept = place_in_window(long, WINDOW, np.random.default_rng(0), (0.0, 0.0))
+    np.testing.assert_array_equal(kept * 32768, long[-WINDOW:].astype(np.float32))
+
+
+def test_negatives_are_cropped_from_long_audio(sources) -> None:
+    long = _sine(300, 6.0)
+    aug = _augmenter(sources)
+    y = aug(long, item_rng(1, "neg", 0), positive=False)
+    assert len(y) == WINDOW and np.count_nonzero(y) > WINDOW * 0.95
+
+
+# --- each transform ---------------------------------------------------------------------
+
+def test_gain_changes_level_by_the_drawn_amount(sources) -> None:
+    clip = _phrase(1.0, level=0.2)
+    y = _augmenter(sources, gain_db=(-6.0, -6.0))(clip, np.random.default_rng(0))
+    ref = _augmenter(sources)(clip, np.random.default_rng(0))
+    ratio = np.sqrt(np.mean(y.astype(np.float64) ** 2) / np.mean(ref.astype(np.float64) ** 2))
+    assert abs(20 * np.log10(ratio) + 6.0) < 0.05
+
+
+def test_positive_gain_stops_at_the_headroom_instead_of_clipping(sources) -> None:
+    y = _augmenter(sources, gain_db=(20.0, 20.0))(_phrase(1.0, level=0.5),
+                                                  np.random.default_rng(0))
+    assert 0.9 * 32767 < np.max(np.abs(y.astype(np.int32))) <= 0.981 * 32768
+
+
+def test_pitch_shift_moves_the_frequency_and_keeps_the_duration(sources) -> None:
+    x = _sine(300, 1.0).astype(np.float32) / 32768
+    y = effects.pitch_tempo(x, semitones=2.0)
+    assert len(y) == len(x)
+    assert abs(_peak_hz(y[1000:-1000]) - 300 * 2 ** (2 / 12)) < 3
+    aug = _augmenter(sources, pitch_probability=1.0, pitch_semitones=(-2.0, -2.0))
+    out = aug(_sine(300, 1.0, 0.3), np.random.default_rng(0))
+    nz = out[np.nonzero(out)[0][0] + 800:np.nonzero(out)[0][-1] - 800]
+    assert abs(_peak_hz(nz) - 300 * 2 ** (-2 / 12)) < 3
+
+
+def test_tempo_changes_duration_not_pitch(sources) -> None:
+    x = _sine(300, 1.0).astype(np.float32) / 32768
+    for tempo in (0.8, 1.25):
+        y = effects.time_stretch(x, tempo)
+        assert len(y) == round(len(x) / tempo)
+        assert abs(_peak_hz(y[1000:-1000]) - 300) < 3
+        assert np.sqrt(np.mean(y[1000:-1000] ** 2)) == pytest.approx(
+            np.sqrt(np.mean(x ** 2)), rel=0.05)  # no dips at frame joins
+    aug = _augmenter(sources, tempo_probability=1.0, tempo=(1.25, 1.25))
+    out = aug(_sine(300, 1.0, 0.3), np.random.default_rng(0))
+    assert abs(np.count_nonzero(np.abs(out) > 100) - SAMPLE_RATE / 1.25) < 400
+
+
+def test_reverb_adds_a_tail_after_the_phrase(sources) -> None:
+    clip = _phrase(0.8)
+    aug = _augmenter(sources, rir_probability=1.0, end_jitter_s=(0.5, 0.5))
+    dry = _augmenter(sources, end_jitter_s=(0.5, 0.5))(clip, np.random.default_rng(0))
+    tails = []
+    for seed in range(6):
+        y, plan = aug.augment(clip, np.random.default_rng(seed))
+        assert plan.rir is not None
+        tails.append(np.sqrt(np.mean(y[-6000:].astype(np.float64) ** 2)))
+    assert np.all(dry[-8000:] == 0)
+    assert min(tails) > 1 and np.mean(tails) > 50  # energy after the phrase in every room
+
+
+def test_noise_step_adds_noise_at_the_planned_snr(sources) -> None:
+    clip = _phrase(1.0)
+    aug = _augmenter(sources, noise_probability=1.0, snr_db=(5.0, 15.0))
+    for seed in range(8):
+        plan = aug.plan(np.random.default_rng(seed))
+        noisy = aug.apply_float(clip, plan)
+        clean = aug.apply_float(clip, dataclasses.replace(plan, noise=None, snr_db=None))
+        got = 20 * np.log10(active_rms(clean) / np.sqrt(np.mean((noisy - clean) ** 2.0)))
+        assert abs(got - plan.snr_db) < 0.5, plan.describe()
+
+
+@pytest.mark.parametrize("kind", effects.EQ_KINDS)
+def test_eq_shapes_the_spectrum(kind: str) -> None:
+    x = np.random.default_rng(0).standard_normal(WINDOW).astype(np.float32) * 0.1
+    params = {"phone": {"kind": "phone", "low": 300.0, "high": 3400.0},
+              "far_field": {"kind": "far_field", "low": 100.0, "high": 3000.0},
+              "cheap_mic": {"kind": "cheap_mic", "low": 300.0, "high": 6000.0,
+                            "peak_hz": 3000.0, "peak_db": 8.0, "peak_q": 2.0}}[kind]
+    y = effects.apply_eq(x, params)
+    assert y.dtype == np.float32 and len(y) == len(x) and np.all(np.isfinite(y))
+    mid = _band_db(y, 800, 1200) - _band_db(x, 800, 1200)
+    high = _band_db(y, 6500, 7900) - _band_db(x, 6500, 7900)
+    assert high - mid < -10  # highs are cut in every kind
+    if kind == "phone":
+        assert _band_db(y, 30, 120) - _band_db(x, 30, 120) - mid < -15
+    if kind == "cheap_mic":
+        assert _band_db(y, 2800, 3200) - _band_db(x, 2800, 3200) - mid > 4  # the resonance
+
+
+def test_distortion_adds_harmonics(sources) -> None:
+    x = _sine(500, 1.0, 0.5).astype(np.float32) / 32768
+    y = effects.distort(x, 0.3)
+    assert _band_db(y, 1450, 1550) - _band_db(x, 1450, 1550) > 20  # 3rd harmonic appears
+    assert np.sqrt(np.mean(y ** 2)) == pytest.approx(np.sqrt(np.mean(x ** 2)), rel=0.02)
+
+
+def test_every_transform_at_once_is_finite_bounded_and_windowed(sources) -> None:
+    cfg = {"rir_probability": 1.0, "noise_probability": 1.0, "pitch_probability": 1.0,
+               "tempo_probability": 1.0, "eq_probability": 1.0, "distortion_probability": 0.0,
+               "snr_db": (-10.0, 0.0), "gain_db": (20.0, 20.0)}
+    aug = Augmenter(AugmentConfig(**cfg), sources, WINDOW)
+    loud = np.where(_sine(200, 1.5) >= 0, 32767, -32768).astype(np.int16)  # full-scale square
+    for r in range(25):
+        for clip, positive in ((loud, True), (_phrase(0.7), True), (_sine(90, 5.0), False),
+                               (np.zeros(100, np.int16), True)):
+            plan = aug.plan(item_rng(0, "x", r), positive=positive)
+            y = aug.apply_float(clip, plan)
+            assert y.shape == (WINDOW,) and np.all(np.isfinite(y)), plan.describe()
+            assert np.max(np.abs(y)) <= 0.981
+            out = aug.apply(clip, plan)
+            assert out.dtype == np.int16 and len(out) == WINDOW
+    dist = Augmenter(AugmentConfig(**{**cfg, "distortion_probability": 1.0}), sources, WINDOW)
+    for r in range(10):
+        y = dist.apply_float(loud, dist.plan(item_rng(0, "d", r)))
+        assert np.all(np.isfinite(y))
+
+
+def test_int16_conversion_clips_instead_of_wrapping() -> None:
+    y = to_int16_clipped(np.array([1.5, -1.5, np.nan, np.inf, -np.inf, 0.5], np.float32))
+    assert y.tolist() == [32767, -32768, 0, 32767, -32768, 16384]
+
+
+# --- determinism --------------------------------------------------------------------------
+
+def test_same_seed_clip_round_gives_identical_samples(sources) -> None:
+    aug = Augmenter(AugmentConfig(pitch_probability=0.5, tempo_probability=0.5,
+                                  distortion_probability=0.3), sources, WINDOW)
+    clip = _phrase(1.0)
+    a = [aug(clip, item_rng(7, "clip-1", r, "augment")) for r in range(6)]
+    b = [aug(clip, item_rng(7, "clip-1", r, "augment")) for r in range(6)]
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], a[1])
+
+
+def test_pickles_without_the_per_process_cache(sources) -> None:
+    aug = _augmenter(sources, rir_probability=1.0)
+    aug(_phrase(0.5), np.random.default_rng(0))
+    assert aug._rir_cache
+    clone = pickle.loads(pickle.dumps(aug))
+    assert clone._rir_cache == {} and len(clone.sources.rirs) == len(sources.rirs)
+    np.testing.assert_array_equal(clone(_phrase(0.5), np.random.default_rng(1)),
+                                  aug(_phrase(0.5), np.random.default_rng(1)))
+
+
+_WORKER_AUG: Augmenter | None = None
+
+
+def _init_worker(aug: Augmenter) -> None:
+    global _WORKER_AUG
+    _WORKER_AUG = aug
+
+
+def _work(item: tuple[int, int]) -> bytes:
+    clip_id, round_ = item
+    assert _WORKER_AUG is not None
+    clip = _phrase(0.6 + 0.1 * clip_id, 150.0 + 20 * clip_id)
+    return _WORKER_AUG(clip, item_rng(11, f"clip-{clip_id}", round_, "augment"),
+                       positive=clip_id % 2 == 0).tobytes()
+
+
+@pytest.mark.slow
+def test_same_samples_in_any_worker_count(sources) -> None:
+    aug = Augmenter(AugmentConfig(pitch_probability=0.5, tempo_probability=0.5,
+                                  eq_probability=0.5, distortion_probability=0.3),
+                    sources, WINDOW)
+    items = [(c, r) for c in range(4) for r in range(3)]
+    _init_worker(aug)
+    local = [_work(i) for i in items]
+    ctx = mp.get_context("spawn")
+    for workers in (1, 2):
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(aug,)) as pool:
+            assert list(pool.map(_work, items, chunksize=1)) == local, workers
