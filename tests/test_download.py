@@ -208,3 +208,42 @@ def test_write_error_mid_download_is_a_download_error(tmp_path: Path,
 def test_unsupported_url(tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="unsupported URL"):
         download_file("ftp://example.org/x", tmp_path / "x")
+
+
+def test_md5_is_checked_too(tmp_path: Path) -> None:
+    data = _blob(3000, seed=11)
+    state = ServerState(files={"/f.bin": data})
+    with serve(state) as base:
+        download_file(base + "/f.bin", tmp_path / "ok.bin", md5=hashlib.md5(data).hexdigest(),
+                      **FAST)
+        with pytest.raises(DownloadError, match="expected md5 0+, got md5 "):
+            download_file(base + "/f.bin", tmp_path / "bad.bin", md5="0" * 32, **FAST)
+    assert (tmp_path / "ok.bin").read_bytes() == data
+    assert not (tmp_path / "bad.bin").exists()
+
+
+def test_interrupt_keeps_the_part_file_for_resume(tmp_path: Path) -> None:
+    data = _blob(3 * (1 << 20), seed=12)
+    dest = tmp_path / "f.bin"
+
+    def stop(task: str, done: int, total: int) -> None:
+        if done >= 1 << 20:
+            raise KeyboardInterrupt
+
+    state = ServerState(files={"/f.bin": data})
+    with serve(state) as base:
+        with pytest.raises(KeyboardInterrupt):
+            download_file(base + "/f.bin", dest, progress=stop, **FAST)
+        assert partial_path(dest).stat().st_size == 1 << 20
+        assert not dest.exists() and not Path(str(dest) + ".lock").exists()
+        download_file(base + "/f.bin", dest, sha256=_sha(data), **FAST)
+    assert dest.read_bytes() == data
+    assert [r[2] for r in state.requests if r[0] == "GET"][-1] == f"bytes={1 << 20}-"
+
+
+def test_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    dest = tmp_path / "f.bin"
+    with FileLock(str(dest) + ".lock"), pytest.raises(DownloadError, match="another process"):
+        download_file("http://127.0.0.1:9/f.bin", dest, **FAST)

@@ -58,7 +58,7 @@ def test_list_shows_every_dataset_and_state(setup) -> None:  # type: ignore[no-u
 
 
 def test_download_one_then_it_is_present(setup) -> None:  # type: ignore[no-untyped-def]
-    ws, state, base = setup
+    ws, _state, base = setup
     args = ["--workspace", str(ws.root), "download", "--dataset", "validation_features",
             "--mirror", base]
     res = CliRunner().invoke(cli, args)
