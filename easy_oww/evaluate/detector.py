@@ -150,6 +150,7 @@ class Detector:
         if self.patience < 1:
             raise ValueError("patience must be at least 1")
         self._stream = StreamingFeatures(self.frontend)
+        self._history: np.ndarray | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -210,7 +211,16 @@ class Detector:
 
         One score per complete 80 ms frame; computed in batches, equal to `process`.
         """
-        return score_audio(self.model, audio, frontend=self.frontend)
+        from easy_oww.features.streaming import stream_embeddings
+
+        feats = stream_embeddings(np.asarray(audio, dtype=np.int16), self.frontend)
+        return self.score_features(feats)
+
+    def score_features(self, features: np.ndarray) -> np.ndarray:
+        """Per-frame scores of a fresh stream's embeddings (`stream_embeddings(audio)`)."""
+        if self._history is None:
+            self._history = silence_features(self.frontend)
+        return score_features(self.model, features, self._history)
 
     def detect_audio(self, audio: np.ndarray) -> list[Detection]:
         """Detections in a whole recording (a fresh stream), from `score_audio`."""
