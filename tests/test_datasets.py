@@ -323,3 +323,28 @@ def test_split_zip_is_joined_and_extracted(ws: Workspace, tmp_path: Path,
     got = noise_files(ws)
     assert sorted(p.name for p in got) == sorted(blobs)
     assert all(p.read_bytes() == blobs[p.name] for p in got)
+
+
+def test_killed_extraction_leftovers_are_cleaned_and_replaced(ws: Workspace, mirror  # type: ignore[no-untyped-def]
+                                                               ) -> None:
+    _state, base = mirror
+    stale = ws.datasets / ".mit_rirs.extracting-abc123"
+    (stale / "Audio").mkdir(parents=True)
+    half = ws.datasets / "mit_rirs" / "Audio"
+    half.mkdir(parents=True)
+    (half / "half_written.wav").write_bytes(b"x")  # no .complete.json: not present
+    assert rir_files(ws) == []
+    out = download_datasets(ws, ["mit_rirs"], base_url_override=base)
+    assert out[0].status == "downloaded"
+    assert not stale.exists()
+    assert [p.name for p in rir_files(ws)] == ["h001_Bedroom_65txts.wav", "h002_Office.wav"]
+    assert not [p for p in ws.datasets.iterdir() if p.name.startswith(".mit_rirs.")]
+
+
+def test_dataset_locked_by_another_process(ws: Workspace, mirror) -> None:  # type: ignore[no-untyped-def]
+    from filelock import FileLock
+
+    _state, base = mirror
+    with FileLock(str(ws.datasets / ".mit_rirs.lock")):
+        out = download_datasets(ws, ["mit_rirs"], base_url_override=base)
+    assert out[0].status == "failed" and "another easy-oww process" in (out[0].error or "")

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from filelock import FileLock, Timeout
+
 from easy_oww.datasets.download import check_free_space, download_file, human_bytes, partial_path
 from easy_oww.datasets.local import (
     check_feature_shape,
@@ -121,7 +123,31 @@ def install_dataset(workspace: Workspace, spec: DatasetSpec, *,
                     progress: ProgressFn | None = None, base_url: str | None = None,
                     keep_archives: bool = False, retries: int = 4, timeout: float = 30.0,
                     backoff: float = 1.0) -> Path:
-    """Download (and extract) one dataset; returns its installed path."""
+    """Download (and extract) one dataset; returns its installed path.
+
+    A lock file keeps a second process from working on the same dataset at the same time.
+    """
+    lock = FileLock(str(workspace.datasets / f".{spec.name}.lock"))
+    try:
+        lock.acquire(timeout=0.5)
+    except Timeout:
+        raise DownloadError(f"{spec.name} is being downloaded by another easy-oww process",
+                            "wait for it to finish and run the command again") from None
+    try:
+        if is_present(workspace, spec):  # finished by another process meanwhile
+            return dataset_path(workspace, spec)
+        return _install(workspace, spec, progress=progress, base_url=base_url,
+                        keep_archives=keep_archives, retries=retries, timeout=timeout,
+                        backoff=backoff)
+    finally:
+        lock.release()
+        with contextlib.suppress(OSError):
+            Path(lock.lock_file).unlink()
+
+
+def _install(workspace: Workspace, spec: DatasetSpec, *, progress: ProgressFn | None,
+             base_url: str | None, keep_archives: bool, retries: int, timeout: float,
+             backoff: float) -> Path:
     got = []
     for f in spec.files:
         dest = _file_target(workspace, spec, f)
@@ -158,6 +184,10 @@ def extract_archive(spec: DatasetSpec, archives: list[Path], target: Path, *,
     check_free_space(target.parent, spec.extracted_size or sum(p.stat().st_size
                                                                for p in archives),
                      f"extracting {spec.name}")
+    for stale in [*target.parent.glob(f".{target.name}.extracting-*"),
+                  *target.parent.glob(f".{target.name}.old-*")]:
+        log.info("removing %s left by an interrupted extraction", stale.name)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.extracting-", dir=target.parent))
     try:
         if spec.extraction == "zip":
