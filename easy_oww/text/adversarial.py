@@ -98,7 +98,7 @@ def _double(ws: Sequence[str], alts: Sequence[Sequence[str]]) -> Iterator[str]:
 def _partial(ws: Sequence[str], alts: Sequence[Sequence[str]]) -> Iterator[str]:
     k = len(ws)
     for size in range(k - 1, 0, -1):
-        for start in range(0, k - size + 1):
+        for start in range(k - size + 1):
             yield " ".join(ws[start:start + size])
     if k == 1:  # a single word: its beginnings alone are the partials
         yield from shared_beginnings(ws[0])

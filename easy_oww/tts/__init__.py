@@ -5,8 +5,14 @@
     audio = synthesize(SynthesisRequest("hey jarvis", voice, speed=1.1))   # 16 kHz int16
 """
 
-from easy_oww.tts.synth import (cache_path, list_voices, plan_requests, synthesize,
-                                synthesize_many, trim_silence)
+from easy_oww.tts.synth import (
+                                cache_path,
+                                list_voices,
+                                plan_requests,
+                                synthesize,
+                                synthesize_many,
+                                trim_silence,
+)
 from easy_oww.tts.types import Backend, SynthesisRequest, Voice
 
 __all__ = ["Backend", "SynthesisRequest", "Voice", "cache_path", "list_voices", "plan_requests",

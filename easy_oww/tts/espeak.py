@@ -7,7 +7,11 @@ espeak_SetParameter for rate/pitch/range/word gap, and espeak_TextToPhonemes for
 letter-to-sound (used by easy_oww.text for words missing from the CMU dictionary).
 
 espeak-ng keeps global state, so one process has one engine, guarded by a lock; parallel
-synthesis uses processes (see easy_oww.tts.synth).
+synthesis uses processes (see easy_oww.tts.synth). Its random jitter is seeded per request
+(espeak_ng_SetRandSeed and the C srand), but the pitch "flutter" keeps its phase in a static
+counter (wavegen.c, AdvanceParameters) that no API resets, so a repeat of a request in
+another process history differs slightly (same length within ~1%, same words and prosody).
+The clip cache is what makes reruns byte-identical.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import functools
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from easy_oww.errors import require
-from easy_oww.rng import item_rng
+from easy_oww.rng import item_rng, key_to_int
 from easy_oww.tts.types import SynthesisRequest, Voice
 
 log = logging.getLogger(__name__)
@@ -85,6 +90,8 @@ class EspeakEngine:
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
                                               ctypes.c_int]
+        lib.espeak_ng_SetRandSeed.restype = None
+        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         lib.espeak_Info.restype = ctypes.c_char_p
         lib.espeak_Info.argtypes = [ctypes.c_void_p]
         self.sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0,
@@ -96,6 +103,7 @@ class EspeakEngine:
         self._callback = _CALLBACK(self._collect)  # keep a reference: C holds the pointer
         lib.espeak_SetSynthCallback(self._callback)
         self._voice: str | None = None
+        self._srand = _c_srand()
         self.lock = threading.Lock()
 
     def _collect(self, wav: ctypes.Array, n: int, events: int) -> int:  # type: ignore[type-arg]
@@ -111,11 +119,14 @@ class EspeakEngine:
         self._voice = name
 
     def synth(self, text: str, voice: str, *, rate: int, pitch: int, range_: int,
-              word_gap: int) -> np.ndarray:
-        """int16 samples at self.sample_rate."""
+              word_gap: int, seed: int = 0) -> np.ndarray:
+        """int16 samples at self.sample_rate; `seed` fixes espeak-ng's own jitter."""
         with self.lock:
             self.set_voice(voice)
             lib = self._lib
+            lib.espeak_ng_SetRandSeed(seed & 0x7FFFFFFF)
+            if self._srand is not None:  # wavegen's pitch jitter uses the C library's rand()
+                self._srand(seed & 0x7FFFFFFF)
             lib.espeak_SetParameter(RATE, rate, 0)
             lib.espeak_SetParameter(PITCH, pitch, 0)
             lib.espeak_SetParameter(RANGE, range_, 0)
@@ -140,6 +151,21 @@ class EspeakEngine:
                     parts.append(out.decode("utf-8"))
         words = " ".join(parts).split()
         return [[p for p in w.split("_") if p] for w in words]
+
+
+def _c_srand() -> Any:
+    """The C library's srand, to make espeak-ng's rand()-based jitter reproducible."""
+    import sys
+
+    try:
+        libc = ctypes.CDLL(None) if sys.platform != "win32" else ctypes.CDLL("ucrtbase")
+        fn = libc.srand
+    except (OSError, AttributeError):
+        log.debug("no C srand: espeak-ng output may vary slightly between runs")
+        return None
+    fn.argtypes = [ctypes.c_uint]
+    fn.restype = None
+    return fn
 
 
 _ENGINE: EspeakEngine | None = None
@@ -190,12 +216,13 @@ def prosody(request: SynthesisRequest) -> dict[str, int]:
         # 0.8 -> 20, 1.0 -> 50, 1.2 -> 80 (espeak's pitch scale is 0-99)
         "pitch": int(np.clip(round(DEFAULT_PITCH + 150 * (request.pitch - 1.0)), 0, 99)),
         "range_": int(np.clip(round(DEFAULT_RANGE + v * 90 * (u_range - 0.5)), 0, 99)),
-        "word_gap": int(round(v * 12 * u_gap)),
+        "word_gap": round(v * 12 * u_gap),
     }
 
 
 def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
     """Float32 audio in [-1, 1] at espeak-ng's native rate (22.05 kHz)."""
     eng = engine()
-    audio = eng.synth(request.text, request.voice.name, **prosody(request))
+    audio = eng.synth(request.text, request.voice.name, **prosody(request),
+                      seed=key_to_int(f"{request.seed}:{request.text}"))
     return audio.astype(np.float32) / 32768.0, eng.sample_rate

@@ -157,4 +157,4 @@ def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
     syn = piper_config.SynthesisConfig(**synthesis_config(request, voice.config))
     chunks = [c.audio_float_array for c in voice.synthesize(request.text, syn_config=syn)]
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    return audio.astype(np.float32), int(round(voice.config.sample_rate * request.pitch))
+    return audio.astype(np.float32), round(voice.config.sample_rate * request.pitch)

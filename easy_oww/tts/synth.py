@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -135,11 +136,13 @@ def resolve_workers(workers: int, n_tasks: int) -> int:
 
 def synthesize_many(requests: Sequence[SynthesisRequest], cache_dir: Path, *, workers: int = 0,
                     progress: ProgressFn | None = None,
-                    openai_concurrency: int = 5) -> list[Path]:
+                    openai_concurrency: int = 5,
+                    openai_settings: Any = None) -> list[Path]:
     """Synthesise every request into `cache_dir`; return WAV paths in request order.
 
     Cached clips are reused (a rerun does no synthesis). `workers` = 0 uses all CPUs;
-    1 runs in this process. Only this process writes files (atomically).
+    1 runs in this process. Only this process writes files (atomically). OpenAI requests
+    use `openai_settings` (an openai_backend.Settings; default: from the environment).
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -168,7 +171,8 @@ def synthesize_many(requests: Sequence[SynthesisRequest], cache_dir: Path, *, wo
         from easy_oww.tts import openai_backend
 
         openai_backend.synthesize_indexed(requests, remote, save,
-                                          concurrency=openai_concurrency)
+                                          concurrency=openai_concurrency,
+                                          settings=openai_settings)
     return paths
 
 

@@ -1,0 +1,89 @@
+"""Wake-phrase variations, validated near-miss phrases and negative sentences."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from easy_oww.text import (adversarial_phrases, is_safe_negative, negative_sentences,
+                           phrase_variations)
+from easy_oww.text.phonetics import canonical, in_dictionary, text_pronunciations, words
+
+WAKE_PHRASES = ("hey jarvis", "hey zorbly", "alexa", "ok computer", "hey mycroft")
+
+
+def test_variations_are_the_phrase_written_differently() -> None:
+    out = phrase_variations("hey jarvis", 200, seed=3)
+    assert len(out) == 200 and out[0] == "hey jarvis"
+    assert len(set(out)) == 200  # distinct until the pool runs out
+    assert out == phrase_variations("hey jarvis", 200, seed=3)
+    assert out != phrase_variations("hey jarvis", 200, seed=4)
+    for text in out:
+        assert words(text)[-2:] == ["hey", "jarvis"], text
+    assert any("," in t for t in out) and any(t.endswith("?") for t in out)
+    assert any(t != t.lower() for t in out) and any(words(t)[0] == "um" for t in out)
+    assert len(phrase_variations("alexa", 3000, seed=0)) == 3000  # repeats allowed past the pool
+
+
+def test_homophones_are_unsafe() -> None:
+    assert not is_safe_negative("hey jarvis", "hey jarvis")
+    assert not is_safe_negative("Hay, Jarvis!", "hey jarvis")  # homophone via CMU
+    assert not is_safe_negative("well I said hey jarvus today", "hey jarvis")  # reduced vowel
+    assert not is_safe_negative("a lexa", "alexa")  # across a word boundary
+    assert not is_safe_negative("okay compuder", "ok computer")  # flap t/d
+    assert not is_safe_negative("hey zorblee", "hey zorbly")  # out of dictionary (espeak)
+    assert is_safe_negative("hey marvin", "hey jarvis")
+    assert is_safe_negative("jarvis hey", "hey jarvis")
+    assert is_safe_negative("hey zorbo", "hey zorbly")
+
+
+def test_out_of_dictionary_words_get_pronunciations() -> None:
+    assert not in_dictionary("zorbly")
+    (pron,) = text_pronunciations("zorbly")
+    assert pron == canonical(["Z", "AO1", "R", "B", "L", "IY0"])
+
+
+@pytest.mark.parametrize("wake", WAKE_PHRASES)
+def test_adversarial_yields_1000_unique_valid_phrases(wake: str) -> None:
+    start = time.perf_counter()
+    out = adversarial_phrases(wake, 1000, seed=0)
+    elapsed = time.perf_counter() - start
+    assert len(out) == 1000 and len(set(out)) == 1000
+    assert all(is_safe_negative(p, wake) for p in out)
+    targets = text_pronunciations(wake)
+    for p in out:  # independent check on the phone strings
+        for pron in text_pronunciations(p):
+            joined = f" {' '.join(pron)} "
+            assert not any(f" {' '.join(t)} " in joined for t in targets), p
+    assert elapsed < 15, f"{wake}: {elapsed:.1f}s"
+
+
+def test_adversarial_mixes_strategies_and_is_deterministic() -> None:
+    out = adversarial_phrases("hey jarvis", 300, seed=1)
+    assert out == adversarial_phrases("hey jarvis", 300, seed=1)
+    assert out != adversarial_phrases("hey jarvis", 300, seed=2)
+    assert "jarvis" in out and "hey" in out  # partial phrases
+    assert any(words(p) == ["jarvis", "hey"] or words(p)[:1] == ["jarvis"] for p in out)  # swapped
+    assert any(words(p)[0] == "hey" and words(p)[1] != "jarvis" for p in out if len(words(p)) == 2)
+    assert any(len(words(p)) >= 3 for p in out)  # carried in short phrases
+    assert "hay jarvis" not in adversarial_phrases("hey jarvis", 3000, seed=1)
+
+
+def test_adversarial_invents_words_for_unknown_words() -> None:
+    out = adversarial_phrases("hey zorbly", 2000, seed=0)
+    invented = [p for p in out if any(not in_dictionary(w) and w != "zorbly" for w in words(p))]
+    assert len(invented) > 50
+
+
+def test_negative_sentences_vary_and_avoid_the_wake_word() -> None:
+    out = negative_sentences(500, seed=5, exclude="hey jarvis")
+    assert len(out) == 500 and len(set(out)) == 500
+    assert out == negative_sentences(500, seed=5, exclude="hey jarvis")
+    assert out[:20] != negative_sentences(20, seed=6, exclude="hey jarvis")
+    assert all(is_safe_negative(s, "hey jarvis") for s in out)
+    vocab = {w for s in out for w in words(s)}
+    assert len(vocab) > 800
+    # a wake word made of common words is filtered out of the word salad
+    risky = negative_sentences(300, seed=5, exclude="the")
+    assert not any("the" in words(s) for s in risky)
