@@ -6,8 +6,12 @@ import time
 
 import pytest
 
-from easy_oww.text import (adversarial_phrases, is_safe_negative, negative_sentences,
-                           phrase_variations)
+from easy_oww.text import (
+    adversarial_phrases,
+    is_safe_negative,
+    negative_sentences,
+    phrase_variations,
+)
 from easy_oww.text.phonetics import canonical, in_dictionary, text_pronunciations, words
 
 WAKE_PHRASES = ("hey jarvis", "hey zorbly", "alexa", "ok computer", "hey mycroft")

@@ -9,9 +9,15 @@ import pytest
 
 from easy_oww.audio.io import load_audio
 from easy_oww.contract import SAMPLE_RATE
-from easy_oww.tts import SynthesisRequest, Voice, list_voices, plan_requests, synthesize
+from easy_oww.tts import (
+    SynthesisRequest,
+    Voice,
+    list_voices,
+    plan_requests,
+    synthesize,
+    synthesize_many,
+)
 from easy_oww.tts import synth as synth_mod
-from easy_oww.tts import synthesize_many
 from easy_oww.tts.espeak import english_accents, prosody
 
 ESPEAK = Voice("espeak", "en-us+m3")
