@@ -247,3 +247,25 @@ def test_second_process_on_the_same_file_is_refused(tmp_path: Path) -> None:
     dest = tmp_path / "f.bin"
     with FileLock(str(dest) + ".lock"), pytest.raises(DownloadError, match="another process"):
         download_file("http://127.0.0.1:9/f.bin", dest, **FAST)
+
+
+def test_server_without_content_length(tmp_path: Path) -> None:
+    data = _blob(300_000, seed=13)
+    state = ServerState(files={"/f.bin": data}, no_length={"/f.bin"})
+    seen: list[int] = []
+    with serve(state) as base:
+        download_file(base + "/f.bin", tmp_path / "f.bin", sha256=_sha(data),
+                      progress=lambda t, d, n: seen.append(n), **FAST)
+    assert (tmp_path / "f.bin").read_bytes() == data
+    assert set(seen) == {0}  # total unknown: the bar shows bytes without a percentage
+
+
+def test_connection_refused_fails_after_retries(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a free port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DownloadError, match="3 attempts"):
+        download_file(f"http://127.0.0.1:{port}/f.bin", tmp_path / "f.bin", size=10,
+                      retries=2, backoff=0.01, timeout=2.0)
