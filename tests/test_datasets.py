@@ -287,7 +287,7 @@ def test_not_enough_space_for_all_is_refused_up_front(ws: Workspace, mirror,  # 
     state, base = mirror
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(1 << 40, 1 << 40, 10 << 20))
-    big = dataclasses.replace(get_dataset("dipco"), extracted_size=5 << 30)
+    big = dataclasses.replace(get_dataset("dipco"), extracted_size=5_000_000_000)
     monkeypatch.setattr(reg, "REGISTRY", tuple(
         big if s.name == "dipco" else s for s in reg.REGISTRY))
     with pytest.raises(DownloadError, match="not enough free space") as info:

@@ -98,7 +98,7 @@ def status_table(rows: list[DatasetStatus]) -> Table:
     """Name, tier, state, size on disk, size once installed, and licence."""
     table = Table(title="Datasets")
     table.add_column("dataset", no_wrap=True)
-    for col in ("tier", "state", "on disk", "size", "licence"):
+    for col in ("tier", "state", "on disk", "installed", "licence"):
         table.add_column(col, overflow="fold")
     styles = {"present": "green", "partial": "yellow", "missing": "dim"}
     for r in rows:

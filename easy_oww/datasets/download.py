@@ -76,12 +76,12 @@ def partial_path(dest: Path) -> Path:
 
 
 def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KB' (powers of 1024, short units)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
+    """1_500_000 -> '1.5 MB' (decimal units, as the progress bars show them)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover
+        n /= 1000
+    return f"{n:.1f} TB"
 
 
 def check_free_space(directory: Path, needed: int, what: str) -> None:
