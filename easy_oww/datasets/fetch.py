@@ -109,6 +109,8 @@ def space_needed(workspace: Workspace, spec: DatasetSpec) -> int:
         need += max((f.size or 0) - have, 0)
     if spec.archive:
         need += spec.extracted_size or spec.size or 0
+    if spec.extraction == "split_zip":
+        need += spec.size or 0  # the parts are joined into one copy before extraction
     return need
 
 
@@ -181,9 +183,11 @@ def extract_archive(spec: DatasetSpec, archives: list[Path], target: Path, *,
                     progress: ProgressFn | None = None) -> None:
     """Extract `archives` into `target` atomically (temporary folder, marker, rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    check_free_space(target.parent, spec.extracted_size or sum(p.stat().st_size
-                                                               for p in archives),
-                     f"extracting {spec.name}")
+    archive_bytes = sum(p.stat().st_size for p in archives)
+    need = spec.extracted_size or archive_bytes
+    if spec.extraction == "split_zip":
+        need += archive_bytes  # the joined copy of the parts
+    check_free_space(target.parent, need, f"extracting {spec.name}")
     for stale in [*target.parent.glob(f".{target.name}.extracting-*"),
                   *target.parent.glob(f".{target.name}.old-*")]:
         log.info("removing %s left by an interrupted extraction", stale.name)
