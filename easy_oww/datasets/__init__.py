@@ -11,6 +11,7 @@ from easy_oww.datasets.download import download_file
 from easy_oww.datasets.fetch import DownloadOutcome, download_datasets
 from easy_oww.datasets.local import (
     DatasetStatus,
+    dataset_path,
     dataset_status,
     dipco_audio,
     feature_windows,
@@ -30,6 +31,7 @@ __all__ = [
     "DatasetStatus",
     "DownloadOutcome",
     "RemoteFile",
+    "dataset_path",
     "dataset_status",
     "dipco_audio",
     "download_datasets",
