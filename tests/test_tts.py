@@ -58,9 +58,7 @@ def test_espeak_speed_pitch_and_variation_change_audio() -> None:
     high = synthesize(SynthesisRequest("hey jarvis, turn on the lights", ESPEAK, pitch=1.2))
     varied = [synthesize(SynthesisRequest("hey jarvis, turn on the lights", ESPEAK,
                                           variation=1.0, seed=s)) for s in range(3)]
-    # espeak-ng's pitch flutter keeps its phase between utterances (a static counter in
-    # wavegen.c), so repeats match closely but not bit for bit (the clip cache pins them)
-    assert abs(len(base) - len(again)) < 0.02 * len(base)
+    assert np.array_equal(base, again)  # reproducible, whatever was said before
     assert len(slow) > 1.3 * len(base)
     assert len(fast) < 0.85 * len(base)
     assert not np.array_equal(high, base)
@@ -153,7 +151,7 @@ def test_synthesize_many_caches_and_keeps_order(tmp_path: Path,
     assert len(paths) == 7 and paths[0] == paths[6] and len(set(paths)) == 6
     assert seen[-1] == ("tts", 6, 6)
     for p, r in zip(paths, plan):
-        assert abs(len(load_audio(p)) - len(synthesize(r))) < 0.03 * len(load_audio(p))
+        assert np.array_equal(load_audio(p), synthesize(r))
     calls = []
     monkeypatch.setattr(synth_mod, "synthesize", lambda r: calls.append(r))
     again = synthesize_many(plan, tmp_path / "cache", workers=1)
@@ -166,4 +164,5 @@ def test_synthesize_many_in_worker_processes(tmp_path: Path) -> None:
     plan = plan_requests(["hey jarvis"], voices, 40, seed=3, speed=(0.9, 1.1), pitch=(1, 1))
     paths = synthesize_many(plan, tmp_path / "c", workers=2)
     assert all(p.exists() for p in paths)
-    assert abs(len(load_audio(paths[5])) - len(synthesize(plan[5]))) < 800
+    for i in (0, 5, 39):  # same bytes as in this process, whichever worker made them
+        assert np.array_equal(load_audio(paths[i]), synthesize(plan[i]))

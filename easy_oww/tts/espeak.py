@@ -7,11 +7,9 @@ espeak_SetParameter for rate/pitch/range/word gap, and espeak_TextToPhonemes for
 letter-to-sound (used by easy_oww.text for words missing from the CMU dictionary).
 
 espeak-ng keeps global state, so one process has one engine, guarded by a lock; parallel
-synthesis uses processes (see easy_oww.tts.synth). Its random jitter is seeded per request
-(espeak_ng_SetRandSeed and the C srand), but the pitch "flutter" keeps its phase in a static
-counter (wavegen.c, AdvanceParameters) that no API resets, so a repeat of a request in
-another process history differs slightly (same length within ~1%, same words and prosody).
-The clip cache is what makes reruns byte-identical.
+synthesis uses processes (see easy_oww.tts.synth). Output is reproducible: the random
+jitter is seeded per request (espeak_ng_SetRandSeed) and the library is reloaded for each
+utterance (see EspeakEngine).
 """
 
 from __future__ import annotations
@@ -69,41 +67,66 @@ def data_path() -> Path:
     return Path(loader.get_data_path())
 
 
-class EspeakEngine:
-    """One initialised espeak-ng library (per process)."""
+def _load(path: str) -> ctypes.CDLL:
+    """Open libespeak-ng and declare the C signatures we use."""
+    lib = ctypes.CDLL(path)
+    sigs: dict[str, tuple[Any, list[Any]]] = {
+        "espeak_Initialize": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                             ctypes.c_int]),
+        "espeak_Terminate": (ctypes.c_int, []),
+        "espeak_SetVoiceByName": (ctypes.c_int, [ctypes.c_char_p]),
+        "espeak_SetParameter": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, ctypes.c_int]),
+        "espeak_SetSynthCallback": (None, [_CALLBACK]),
+        "espeak_Synth": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint,
+                                        ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
+                                        ctypes.c_void_p, ctypes.c_void_p]),
+        "espeak_Synchronize": (ctypes.c_int, []),
+        "espeak_TextToPhonemes": (ctypes.c_char_p, [ctypes.POINTER(ctypes.c_char_p),
+                                                    ctypes.c_int, ctypes.c_int]),
+        "espeak_ng_SetRandSeed": (None, [ctypes.c_long]),
+        "espeak_Info": (ctypes.c_char_p, [ctypes.c_void_p]),
+    }
+    for name, (restype, argtypes) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
 
-    def __init__(self) -> None:
+
+def _unload(lib: ctypes.CDLL) -> None:
+    """Unload a library so its static variables start fresh on the next load."""
+    import _ctypes
+
+    close = getattr(_ctypes, "FreeLibrary", None) or _ctypes.dlclose
+    close(lib._handle)
+
+
+class EspeakEngine:
+    """espeak-ng for one process: a resident library for phonemes, a fresh one per clip.
+
+    Synthesis loads a private copy of the library for every utterance (about 5 ms) and
+    unloads it afterwards, because wavegen.c keeps the pitch-flutter phase in a static
+    counter that no API resets: a fresh load makes each clip depend only on its request,
+    not on what the process said before. Phonemization (no flutter) uses a resident load
+    of the original file; the copy keeps the two from sharing one handle.
+    """
+
+    def __init__(self, fresh_per_utterance: bool = True) -> None:
         loader = require("espeakng_loader", "train", "espeak-ng speech synthesis")
-        self._lib = ctypes.CDLL(loader.get_library_path())
-        lib = self._lib
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
-                                          ctypes.c_int]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint,
-                                     ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-                                     ctypes.c_void_p, ctypes.c_void_p]
-        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
-                                              ctypes.c_int]
-        lib.espeak_ng_SetRandSeed.restype = None
-        lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-        lib.espeak_Info.restype = ctypes.c_char_p
-        lib.espeak_Info.argtypes = [ctypes.c_void_p]
-        self.sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0,
-                                                 loader.get_data_path().encode(), 0)
+        self._path = loader.get_library_path()
+        self._data = loader.get_data_path().encode()
+        self._lib = _load(self._path)
+        self.sample_rate = self._lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0,
+                                                       self._data, 0)
         if self.sample_rate <= 0:
             raise RuntimeError(f"espeak_Initialize failed ({self.sample_rate})")
-        self.version = (lib.espeak_Info(None) or b"").decode()
+        self.version = (self._lib.espeak_Info(None) or b"").decode()
+        self.fresh = fresh_per_utterance
+        self._synth_path: str | None = None
         self._chunks: list[np.ndarray] = []
         self._callback = _CALLBACK(self._collect)  # keep a reference: C holds the pointer
-        lib.espeak_SetSynthCallback(self._callback)
+        self._lib.espeak_SetSynthCallback(self._callback)
         self._voice: str | None = None
-        self._srand = _c_srand()
         self.lock = threading.Lock()
 
     def _collect(self, wav: ctypes.Array, n: int, events: int) -> int:  # type: ignore[type-arg]
@@ -118,24 +141,48 @@ class EspeakEngine:
             raise ValueError(f"espeak-ng has no voice {name!r}")
         self._voice = name
 
+    def _private_copy(self) -> str:
+        if self._synth_path is None:
+            import atexit
+            import shutil
+            import tempfile
+
+            folder = tempfile.mkdtemp(prefix="easy-oww-espeak-")
+            atexit.register(shutil.rmtree, folder, True)
+            self._synth_path = shutil.copy2(self._path, Path(folder) / Path(self._path).name)
+        return self._synth_path
+
     def synth(self, text: str, voice: str, *, rate: int, pitch: int, range_: int,
               word_gap: int, seed: int = 0) -> np.ndarray:
-        """int16 samples at self.sample_rate; `seed` fixes espeak-ng's own jitter."""
+        """int16 samples at self.sample_rate; `seed` fixes espeak-ng's own random jitter."""
         with self.lock:
+            if not self.fresh:
+                return self._synth_with(self._lib, text, voice, rate, pitch, range_, word_gap,
+                                        seed)
+            lib = _load(self._private_copy())
+            try:
+                lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, self._data, 0)
+                lib.espeak_SetSynthCallback(self._callback)
+                return self._synth_with(lib, text, voice, rate, pitch, range_, word_gap, seed)
+            finally:
+                lib.espeak_Terminate()
+                _unload(lib)
+
+    def _synth_with(self, lib: ctypes.CDLL, text: str, voice: str, rate: int, pitch: int,
+                    range_: int, word_gap: int, seed: int) -> np.ndarray:
+        if lib is self._lib:
             self.set_voice(voice)
-            lib = self._lib
-            lib.espeak_ng_SetRandSeed(seed & 0x7FFFFFFF)
-            if self._srand is not None:  # wavegen's pitch jitter uses the C library's rand()
-                self._srand(seed & 0x7FFFFFFF)
-            lib.espeak_SetParameter(RATE, rate, 0)
-            lib.espeak_SetParameter(PITCH, pitch, 0)
-            lib.espeak_SetParameter(RANGE, range_, 0)
-            lib.espeak_SetParameter(WORDGAP, word_gap, 0)
-            self._chunks = []
-            data = text.encode("utf-8")
-            lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
-            lib.espeak_Synchronize()
-            chunks, self._chunks = self._chunks, []
+        elif lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise ValueError(f"espeak-ng has no voice {voice!r}")
+        lib.espeak_ng_SetRandSeed(seed & 0x7FFFFFFF)
+        for param, value in ((RATE, rate), (PITCH, pitch), (RANGE, range_),
+                             (WORDGAP, word_gap)):
+            lib.espeak_SetParameter(param, value, 0)
+        self._chunks = []
+        data = text.encode("utf-8")
+        lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, ESPEAK_CHARS_UTF8, None, None)
+        lib.espeak_Synchronize()
+        chunks, self._chunks = self._chunks, []
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
     def phonemes(self, text: str, voice: str = "en-us") -> list[list[str]]:
@@ -151,21 +198,6 @@ class EspeakEngine:
                     parts.append(out.decode("utf-8"))
         words = " ".join(parts).split()
         return [[p for p in w.split("_") if p] for w in words]
-
-
-def _c_srand() -> Any:
-    """The C library's srand, to make espeak-ng's rand()-based jitter reproducible."""
-    import sys
-
-    try:
-        libc = ctypes.CDLL(None) if sys.platform != "win32" else ctypes.CDLL("ucrtbase")
-        fn = libc.srand
-    except (OSError, AttributeError):
-        log.debug("no C srand: espeak-ng output may vary slightly between runs")
-        return None
-    fn.argtypes = [ctypes.c_uint]
-    fn.restype = None
-    return fn
 
 
 _ENGINE: EspeakEngine | None = None
