@@ -51,7 +51,7 @@ def fake() -> Iterator[tuple[FakeSpeech, str]]:
     state = FakeSpeech()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with state.lock:
                 state.calls.append(body)
