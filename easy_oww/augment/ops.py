@@ -14,6 +14,7 @@ from easy_oww.contract import SAMPLE_RATE
 _ACTIVE_FRAME = 320  # 20 ms frames for the speech-activity measure
 _ACTIVE_FLOOR_DB = -40.0  # frames this far below the loudest one count as silence
 _SILENT_RMS = 1e-6
+_NOMINAL_SPEECH_RMS = 0.1  # -20 dBFS: the level noise is set against when there is no speech
 DIRECT_PATH_FRACTION = 0.5  # the direct path: first RIR sample reaching half the peak
 
 
@@ -94,7 +95,8 @@ def mix_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float,
     """`signal` plus a random segment of `noise` scaled to `snr_db` (float32, same length).
 
     The SNR is the signal's active RMS (see `active_rms`) over the RMS of the noise segment.
-    A silent signal gets the noise alone at -40 dBFS RMS (there is no SNR to honour).
+    A silent signal (e.g. a noise-only negative) gets the noise alone, at the level it
+    would have next to speech at -20 dBFS RMS: the SNR still sets how loud it is.
     """
     x = as_float(signal)
     seg = noise_segment(noise, len(x), rng).astype(np.float64)
@@ -102,8 +104,10 @@ def mix_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float,
     if noise_rms < _SILENT_RMS:
         return x
     sig_rms = active_rms(x)
-    target = sig_rms / 10.0 ** (snr_db / 20.0) if sig_rms > _SILENT_RMS else 0.01
-    return (x + seg * (target / noise_rms)).astype(np.float32)
+    reference = sig_rms if sig_rms > _SILENT_RMS else _NOMINAL_SPEECH_RMS
+    target = reference / 10.0 ** (snr_db / 20.0)
+    mixed: np.ndarray = (x + seg * (target / noise_rms)).astype(np.float32)
+    return mixed
 
 
 def direct_path_index(rir: np.ndarray) -> int:

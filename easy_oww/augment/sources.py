@@ -168,15 +168,27 @@ def read_rir_channels(path: Path, max_channels: int = 2) -> list[np.ndarray]:
 
 
 def _find_downloaded(workspace: Workspace) -> tuple[list[Path], list[Path]]:
-    """(RIR files, noise files) of the downloaded datasets, sorted; empty when absent."""
-    def wavs(dirs: tuple[str, ...]) -> list[Path]:
+    """(RIR files, noise files) of the downloaded datasets, sorted; empty when absent.
+
+    Folders: the defaults above plus every registry dataset of kind "rir" / "noise".
+    Unreadable (e.g. half-extracted) files are skipped later, with a warning.
+    """
+    rir_dirs, noise_dirs = set(DOWNLOADED_RIR_DIRS), set(DOWNLOADED_NOISE_DIRS)
+    try:
+        from easy_oww.datasets.registry import REGISTRY
+    except ImportError:
+        REGISTRY = ()
+    for spec in REGISTRY:
+        {"rir": rir_dirs, "noise": noise_dirs}.get(str(spec.kind), set()).add(spec.folder)
+
+    def wavs(dirs: set[str]) -> list[Path]:
         found: list[Path] = []
-        for d in dirs:
+        for d in sorted(dirs):
             root = workspace.datasets / d
             if root.is_dir():
                 found += [p for p in root.rglob("*") if p.suffix.lower() in (".wav", ".flac")]
         return sorted(found)
-    return wavs(DOWNLOADED_RIR_DIRS), wavs(DOWNLOADED_NOISE_DIRS)
+    return wavs(rir_dirs), wavs(noise_dirs)
 
 
 def _pick(paths: list[Path], limit: int, seed: int, what: str) -> list[Path]:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "record-negative": "easy_oww.cli.record_cmds:record_negative_cmd",
     "import": "easy_oww.cli.record_cmds:import_cmd",
     "download": "easy_oww.cli.download_cmds:download_cmd",
+    "augment-preview": "easy_oww.cli.augment_cmds:augment_preview_cmd",
 }
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
