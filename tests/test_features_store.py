@@ -18,9 +18,10 @@ from easy_oww.errors import AudioError, EasyOWWError
 from easy_oww.features.frontend import FrontEnd
 from easy_oww.features.store import (
     FeatureJob,
+    embed_last,
     extract_features,
-    fit_clip,
     open_features,
+    pad_front,
 )
 from easy_oww.rng import item_rng
 
@@ -76,11 +77,12 @@ def test_one_and_two_workers_write_identical_shards(tmp_path: Path) -> None:
     assert everything.shape == (37, 16, EMBEDDING_DIM) and everything.dtype == np.float32
     assert np.array_equal(fs.take([36, 0, 12, 12, -1]), everything[[36, 0, 12, 12, 36]])
 
-    # Each row is the front end's embedding of that job's audio, cut to its last 2 s.
-    job = jobs[12]
-    audio = ToneAudio()(job, item_rng(7, job.key, job.round, "augment"))
-    clip = fit_clip(audio, samples_for_embedding_frames(16))
-    assert np.array_equal(everything[12], FrontEnd().embed_clip(clip))
+    # Each row: the last 16 frames of the job's whole clip, zero-padded at the front if short.
+    fe = FrontEnd()
+    for i in (12, 13):
+        audio = ToneAudio()(jobs[i], item_rng(7, jobs[i].key, jobs[i].round, "augment"))
+        whole = fe.embed_clip(pad_front(audio, samples_for_embedding_frames(16)))
+        assert np.array_equal(everything[i], whole[-16:])
 
 
 def test_progress_and_up_to_date_rerun(tmp_path: Path) -> None:
@@ -134,10 +136,18 @@ def test_bad_audio_is_a_clear_error(tmp_path: Path) -> None:
         extract_features(make_jobs(2), tmp_path, float_audio, seed=0, workers=1)
 
 
-def test_fit_clip_pads_front_and_keeps_the_end() -> None:
+def test_embed_last_pads_front_and_keeps_the_end() -> None:
     audio = np.arange(1, 6, dtype=np.int16)
-    assert fit_clip(audio, 8).tolist() == [0, 0, 0, 1, 2, 3, 4, 5]
-    assert fit_clip(audio, 3).tolist() == [3, 4, 5]
+    assert pad_front(audio, 8).tolist() == [0, 0, 0, 1, 2, 3, 4, 5]
+    assert pad_front(audio, 3).tolist() == [1, 2, 3, 4, 5]
+    fe = FrontEnd()
+    rng = np.random.default_rng(0)
+    long = (rng.standard_normal(48_000) * 2000).astype(np.int16)
+    assert np.array_equal(embed_last(fe, long, 16), fe.embed_clip(long)[-16:])
+    short = long[:20_000]
+    padded = np.concatenate([np.zeros(31_712 - 20_000, dtype=np.int16), short])
+    assert np.array_equal(embed_last(fe, short, 16), fe.embed_clip(padded))
+    assert embed_last(fe, short, 16).shape == (16, EMBEDDING_DIM)
 
 
 KILL_SCRIPT = """

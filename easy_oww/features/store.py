@@ -131,28 +131,39 @@ def _init_worker(audio_fn: AudioFn, seed: int, frames: int, device: str, threads
                    frontend=FrontEnd(threads=threads, device=device))
 
 
-def fit_clip(audio: np.ndarray, samples: int) -> np.ndarray:
-    """The last `samples` samples of `audio`, zero-padded at the front when shorter."""
+def pad_front(audio: np.ndarray, samples: int) -> np.ndarray:
+    """`audio` zero-padded at the front to at least `samples` samples."""
     if audio.shape[0] >= samples:
-        return audio[audio.shape[0] - samples:]
+        return audio
     return np.concatenate([np.zeros(samples - audio.shape[0], dtype=np.int16), audio])
 
 
-def _clip_audio(job: FeatureJob, audio_fn: AudioFn, seed: int, samples: int) -> np.ndarray:
+def _clip_audio(job: FeatureJob, audio_fn: AudioFn, seed: int) -> np.ndarray:
     audio = np.asarray(audio_fn(job, item_rng(seed, job.key, job.round, "augment")))
     if audio.dtype != np.int16 or audio.ndim != 1:
         raise AudioError(f"audio for clip {job.key!r} (round {job.round}) is "
                          f"{audio.dtype} {audio.shape}, expected 1-D int16")
-    return fit_clip(audio, samples)
+    return audio
+
+
+def embed_last(frontend: FrontEnd, audio: np.ndarray, frames: int) -> np.ndarray:
+    """The last `frames` embeddings of a whole clip, padded at the front when too short.
+
+    The clip is embedded whole (its own melspectrogram floor, frames on openWakeWord's grid
+    from the clip's first sample), so a 2 s clip gives exactly ``embed_clips``' 16 frames.
+    """
+    clip = pad_front(audio, samples_for_embedding_frames(frames))
+    out: np.ndarray = frontend.embed_clip(clip)[-frames:]
+    return out
 
 
 def _embed_chunk(jobs: list[FeatureJob]) -> np.ndarray:
-    """Worker task: audio for each job, cut to the last `frames` embeddings' span, embedded."""
+    """Worker task: each job's audio, embedded whole, its last `frames` frames kept."""
     w = _worker
-    samples = samples_for_embedding_frames(w["frames"])
-    audio = np.stack([_clip_audio(j, w["audio_fn"], w["seed"], samples) for j in jobs])
-    feats: np.ndarray = w["frontend"].embed_clips(audio)
-    return feats[:, -w["frames"]:]
+    return np.stack([
+        embed_last(w["frontend"], _clip_audio(j, w["audio_fn"], w["seed"]), w["frames"])
+        for j in jobs
+    ])
 
 
 # -- plan, resume, manifest ----------------------------------------------------------
