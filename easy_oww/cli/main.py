@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "import": "easy_oww.cli.record_cmds:import_cmd",
     "download": "easy_oww.cli.download_cmds:download_cmd",
     "augment-preview": "easy_oww.cli.augment_cmds:augment_preview_cmd",
+    "eval": "easy_oww.cli.eval_cmds:eval_cmd",
+    "test": "easy_oww.cli.eval_cmds:test_cmd",
 }
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAD_SECONDS = 1
+MIN_RECOMMEND_HOURS = 0.5
+"""Less negative audio than this cannot show a rate below ~2 per hour: the recommended
+threshold is then reported but not adopted as the operating threshold."""
 RESULTS_NAME = "results.json"
 PLOT_NAME = "det_curve.png"
 MAX_LISTED = 25
@@ -176,7 +179,7 @@ def _choose_threshold(given: float | None, choice: metrics.ThresholdChoice | Non
     if given is not None:
         return float(given), "given"
     if choice is not None and choice.met:
-        return choice.threshold, "recommended"
+        return choice.threshold, "recommended for the target false-positive rate"
     return float(default), "config"
 
 
@@ -210,7 +213,12 @@ def run_eval(model_path: Path, *, positives: Sequence[Path] | None = None,
                                               debounce_frames=det.debounce_frames)
         curve = metrics.det_curve(pos_s.peaks, long_scores, hours, patience=cfg.patience,
                                   debounce_frames=det.debounce_frames)
-    t, source = _choose_threshold(threshold, choice, cfg.threshold)
+    usable = choice if hours >= MIN_RECOMMEND_HOURS else None
+    if choice is not None and usable is None:
+        log.warning("only %.1f minutes of negative audio: too little to recommend a threshold "
+                    "(use at least %.0f minutes); reporting at %.2f", hours * 60,
+                    MIN_RECOMMEND_HOURS * 60, threshold or cfg.threshold)
+    t, source = _choose_threshold(threshold, usable, cfg.threshold)
     report = _build(model_path, cfg, t, source, wake_word, pos_s, near_s, neg_s,
                     long_scores, spans, hours, choice, curve, data or {}, kw)
     return _write(report, Path(out_dir), plot)

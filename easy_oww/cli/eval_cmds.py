@@ -1,0 +1,258 @@
+"""`easy-oww eval` (score a model on files) and `easy-oww test` (live microphone)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from easy_oww.audio.io import SUPPORTED_EXTENSIONS
+from easy_oww.cli.common import AppState, pass_state, progress_bars
+from easy_oww.errors import EasyOWWError
+from easy_oww.fsutil import atomic_write_json, read_json
+from easy_oww.project import Project, open_project
+
+
+def _audio_in(folder: Path, what: str) -> list[Path]:
+    if not folder.is_dir():
+        raise EasyOWWError(f"{what} folder not found: {folder}", "give a folder of audio clips")
+    files = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
+                   and not p.name.startswith("._"))
+    if not files:
+        raise EasyOWWError(f"no audio files in {what} folder {folder}",
+                           f"put WAV/FLAC clips there ({', '.join(SUPPORTED_EXTENSIONS)})")
+    return files
+
+
+def _planned_clips(project: Project, split: str) -> list[Path]:
+    """Held-out clips the training pipeline made for evaluation (if it has run)."""
+    try:
+        data = read_json(project.paths.clips / "phase.json")
+        ws_root = project.paths.root.parent.parent
+        rel = data["summary"]["plan"]["splits"].get(split, [])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    paths = [ws_root / p for p in rel]
+    return [p for p in paths if p.is_file()]
+
+
+def _model_path(project: Project, model: str | None) -> Path:
+    if model is not None:
+        return Path(model)
+    if not project.paths.model.is_file():
+        raise EasyOWWError(f"project '{project.name}' has no trained model yet",
+                           f"train it with `easy-oww train {project.name}`, or pass "
+                           "--model PATH (any openWakeWord .onnx model)")
+    return project.paths.model
+
+
+def _card_threshold(project: Project, model: Path) -> float | None:
+    if model.resolve() != project.paths.model.resolve():
+        return None
+    try:
+        value = read_json(project.paths.model_card_json).get("recommended_threshold")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+def _hours(h: float) -> str:
+    return f"{h:.2f} h" if h >= 0.1 else f"{h * 60:.1f} min"
+
+
+def _report_table(r: Any) -> Table:
+    t = Table(title=f"evaluation of {Path(r.model).name}", show_header=False, box=None,
+              padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    t.add_row("threshold", f"{r.threshold:.3f} ({r.threshold_source})")
+    t.add_row("recall", f"{_pct(r.recall)} of {r.n_positive} positive clips")
+    if r.n_near_miss:
+        t.add_row("near-miss false accepts",
+                  f"{_pct(r.near_miss_false_accept_rate)} of {r.n_near_miss} clips")
+    if r.n_negative_clips:
+        t.add_row("negative clip false accepts",
+                  f"{_pct(r.negative_clip_false_accept_rate)} of {r.n_negative_clips} clips")
+    if r.fp_per_hour is not None:
+        t.add_row("false positives per hour",
+                  f"{r.fp_per_hour:.2f} ({r.false_positives} in {_hours(r.negative_hours)}, "
+                  f"debounce {r.debounce_s:g} s)")
+    if r.recommended is not None:
+        c = r.recommended
+        from easy_oww.evaluate.report import MIN_RECOMMEND_HOURS
+
+        verdict = "meets" if c.met else "cannot meet"
+        if r.negative_hours < MIN_RECOMMEND_HOURS:
+            verdict += "; too little negative audio to trust"
+        t.add_row(f"threshold for {c.target_fp_per_hour:g} FP/h",
+                  f"{c.threshold:.3f}: recall {_pct(c.recall)}, {c.fp_per_hour:.2f} FP/h "
+                  f"({verdict})")
+    if r.det is not None:
+        t.add_row("DET area", f"{r.det.area:.3f} (mean miss rate over 0-{r.det.fp_range:g} FP/h;"
+                              " lower is better)")
+    if r.clip_report:
+        cr = r.clip_report
+        t.add_row("clip precision / recall / F1",
+                  f"{cr['precision']:.3f} / {cr['recall']:.3f} / {cr['f1']:.3f}")
+    if r.missed:
+        t.add_row("missed clips", ", ".join(r.missed[:8]) + (" ..." if len(r.missed) > 8 else ""))
+    if r.false_positive_times:
+        t.add_row("false positives at", ", ".join(f"{s} {ts:.1f}s"
+                                                  for s, ts, _ in r.false_positive_times[:5]))
+    if r.det_plot:
+        t.add_row("DET curve", r.det_plot)
+    return t
+
+
+@click.command("eval")
+@click.argument("name")
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
+              help="ONNX model to evaluate (default: the project's trained model).")
+@click.option("--positives", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of clips that contain the wake word (default: held-out TTS clips).")
+@click.option("--negatives", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of clips without the wake word (false accepts, precision/F1).")
+@click.option("--near-miss", "near_miss", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder of similar-sounding phrases (default: held-out ones).")
+@click.option("--audio", "audio", type=click.Path(dir_okay=False, path_type=Path),
+              multiple=True, help="Long recordings without the wake word (repeatable); "
+              "default: built-in generated negative audio.")
+@click.option("--builtin-audio/--no-builtin-audio", default=None,
+              help="Use the workspace's generated negative audio (default: when no --audio).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="Report at this threshold (default: the one meeting the target FP rate).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_state
+def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | None,
+             negatives: Path | None, near_miss: Path | None, audio: Sequence[Path],
+             builtin_audio: bool | None, threshold: float | None, as_json: bool) -> None:
+    """Measure recall, false positives per hour and the best threshold for a model.
+
+    Works for any openWakeWord ONNX model, pretrained ones included (--model). Writes
+    evaluation/results.json, evaluation/det_curve.png and test_results.json in the project
+    and, for the project's own model, updates its model card.
+    """
+    from easy_oww.evaluate.negative_audio import cached_long_audio, ensure_negative_audio
+    from easy_oww.evaluate.report import run_eval, update_model_card
+
+    ws = state.open_workspace()
+    project = open_project(ws, name)
+    cfg = project.config
+    model_path = _model_path(project, model)
+    pos = _audio_in(positives, "positives") if positives else _planned_clips(project,
+                                                                           "eval_positive")
+    near = (_audio_in(near_miss, "near-miss") if near_miss
+            else _planned_clips(project, "eval_adversarial"))
+    neg = _audio_in(negatives, "negatives") if negatives else []
+    for p in audio:
+        if not p.is_file():
+            raise EasyOWWError(f"audio file not found: {p}", "check the --audio path")
+    use_builtin = builtin_audio if builtin_audio is not None else not audio
+    with progress_bars(state) as progress:
+        long: list[Any] = [cached_long_audio(p, ws.cache / "eval_audio") for p in audio]
+        data: dict[str, Any] = {}
+        if use_builtin:
+            na = ensure_negative_audio(ws, hours=cfg.evaluation.negative_hours, seed=cfg.seed,
+                                       exclude=cfg.wake_word, progress=progress)
+            long += list(na.parts)
+            data["negative_audio"] = na.describe()
+        report = run_eval(model_path, positives=pos, negatives=neg, long_audio=long,
+                          config=cfg.evaluation, near_miss=near,
+                          out_dir=project.paths.evaluation, threshold=threshold,
+                          wake_word=cfg.wake_word, data=data, progress=progress)
+    result = report.to_json()
+    result.pop("det", None)  # the curve itself stays in evaluation/results.json
+    atomic_write_json(project.paths.test_results, result)
+    if model_path.resolve() == project.paths.model.resolve():
+        update_model_card(project.paths.model_card_json, report)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    state.out.print(_report_table(report))
+    if not pos:
+        state.err.print("note: no positive clips, so no recall and no recommended threshold; "
+                        "pass --positives DIR (or run `easy-oww train` first)")
+
+
+@click.command("test")
+@click.argument("name")
+@click.option("--duration", type=click.FloatRange(min=0.5), default=60.0, show_default=True,
+              help="Seconds to listen (Ctrl-C stops earlier).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="Detection threshold (default: the model card's recommendation).")
+@click.option("--device", "device", default=None,
+              help="Microphone index or name (default: the project's or the system's).")
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
+              help="ONNX model to test (default: the project's trained model).")
+@pass_state
+def test_cmd(state: AppState, name: str, duration: float, threshold: float | None,
+             device: str | None, model: str | None) -> None:
+    """Listen on the microphone and show detections live, with a score bar.
+
+    Ctrl-C ends the test early and still prints the summary.
+    """
+    from easy_oww.evaluate import live
+    from easy_oww.evaluate.detector import Detector
+
+    ws = state.open_workspace()
+    project = open_project(ws, name)
+    ev = project.config.evaluation
+    model_path = _model_path(project, model)
+    t = threshold if threshold is not None else (_card_threshold(project, model_path)
+                                                 or ev.threshold)
+    detector = Detector(model_path, threshold=t, patience=ev.patience, debounce_s=ev.debounce_s)
+    dev: str | int | None = device if device is not None else project.config.audio_device
+    if isinstance(dev, str) and dev.strip().isdigit():
+        dev = int(dev)
+    source = live.open_audio_source(dev)
+    state.err.print(f"listening for '{project.config.wake_word}' for {duration:g} s "
+                    f"(threshold {t:.2f}); press Ctrl-C to stop")
+    summary = _listen(state, detector, source, duration)
+    _print_summary(state, summary)
+
+
+def _bar(score: float, threshold: float, width: int = 40) -> Text:
+    filled = round(score * width)
+    mark = min(width - 1, round(threshold * width))
+    cells = ["█" if i < filled else ("|" if i == mark else "·") for i in range(width)]
+    style = "bold green" if score >= threshold else "cyan"
+    return Text.assemble(("score ", "dim"), ("".join(cells), style), f" {score:.3f}")
+
+
+def _listen(state: AppState, detector: Any, source: Any, duration: float) -> Any:
+    from rich.live import Live
+
+    from easy_oww.evaluate import live
+
+    show_bar = state.show_progress
+    with Live(_bar(0.0, detector.threshold), console=state.err, transient=True,
+              auto_refresh=False) as screen:
+        def on_frame(frame: live.LiveFrame) -> None:
+            if frame.detection is not None:
+                d = frame.detection
+                state.out.print(f"[bold green]detected[/] at {d.time_s:7.2f} s  "
+                                f"score {d.score:.3f}")
+            if show_bar:
+                screen.update(_bar(frame.score, detector.threshold), refresh=True)
+
+        return live.run_live(detector, source, duration_s=duration, on_frame=on_frame)
+
+
+def _print_summary(state: AppState, s: Any) -> None:
+    how = "stopped with Ctrl-C" if s.interrupted else "done"
+    state.out.print(f"{how}: {len(s.detections)} detection(s) in {s.seconds:.1f} s "
+                    f"(threshold {s.threshold:.2f}, highest score {s.max_score:.3f})")
+    if not s.detections:
+        state.out.print("no detection: say the wake word closer to the microphone, or try a "
+                        "lower --threshold")
+
