@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "augment-preview": "easy_oww.cli.augment_cmds:augment_preview_cmd",
     "eval": "easy_oww.cli.eval_cmds:eval_cmd",
     "test": "easy_oww.cli.eval_cmds:test_cmd",
+    "voices": "easy_oww.cli.voices_cmds:voices_cmd",
 }
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
