@@ -257,7 +257,8 @@ def extract_features(
     done = len(jobs) - sum(hi - lo for _, lo, hi in todo)
     log.info("features: %d clips, %d of %d shards to compute", len(jobs), len(todo), len(bounds))
     progress("features", done, len(jobs))
-    n_workers = workers if workers > 0 else (os.cpu_count() or 1)
+    n_chunks = sum(-(-(hi - lo) // CHUNK_CLIPS) for _, lo, hi in todo)
+    n_workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n_chunks))
     results = _run(todo, jobs, audio_fn, seed, frames, device, threads, n_workers)
     try:
         _write_shards(out_dir, todo, results, done, len(jobs), progress)
