@@ -101,6 +101,31 @@ def _unload(lib: ctypes.CDLL) -> None:
     close(lib._handle)
 
 
+def _private_library_copy(lib: Path) -> Path:
+    """A copy of the library in the temp folder, shared by processes (keyed by size+mtime)."""
+    import os
+    import shutil
+    import tempfile
+
+    stat = lib.stat()
+    tag = f"{stat.st_size:x}-{int(stat.st_mtime):x}"
+    # a different file name too: Windows may hand back a loaded DLL of the same name
+    target = Path(tempfile.gettempdir()) / f"easy-oww-espeak-{tag}" / f"synth-{lib.name}"
+    if target.is_file() and target.stat().st_size == stat.st_size:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".copy-", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copy2(lib, tmp)
+        os.replace(tmp, target)
+    except OSError:  # another process won the race (or Windows holds the loaded file)
+        Path(tmp).unlink(missing_ok=True)
+        if not target.is_file():
+            raise
+    return target
+
+
 class EspeakEngine:
     """espeak-ng for one process: a resident library for phonemes, a fresh one per clip.
 
@@ -143,13 +168,7 @@ class EspeakEngine:
 
     def _private_copy(self) -> str:
         if self._synth_path is None:
-            import atexit
-            import shutil
-            import tempfile
-
-            folder = tempfile.mkdtemp(prefix="easy-oww-espeak-")
-            atexit.register(shutil.rmtree, folder, True)
-            self._synth_path = shutil.copy2(self._path, Path(folder) / Path(self._path).name)
+            self._synth_path = str(_private_library_copy(Path(self._path)))
         return self._synth_path
 
     def synth(self, text: str, voice: str, *, rate: int, pitch: int, range_: int,
