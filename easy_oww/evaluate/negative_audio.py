@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,10 @@ def dipco_parts(workspace: Workspace, *, frontend: FrontEnd | None = None,
 
 # -- inputs: sentences and voices ------------------------------------------------------------
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
 def negative_texts(n: int, seed: int, exclude: str) -> list[str]:
     """Sentences without the wake phrase: easy_oww.text's generator, else a built-in list."""
     try:
@@ -202,8 +207,8 @@ def negative_texts(n: int, seed: int, exclude: str) -> list[str]:
         texts = list(FALLBACK_SENTENCES)
     else:
         texts = list(negative_sentences(n, seed, exclude))
-    words = {w for w in exclude.lower().split() if len(w) > 2}
-    kept = [t for t in texts if not words & set(t.lower().replace(",", " ").split())]
+    words = {w for w in _words(exclude) if len(w) > 2}
+    kept = [t for t in texts if not words & _words(t)]
     return kept or list(FALLBACK_SENTENCES)
 
 

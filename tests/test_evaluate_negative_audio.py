@@ -1,0 +1,128 @@
+"""Built-in long negative audio: generated once, cached with its embedding stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from easy_oww.audio.io import load_audio, save_wav
+from easy_oww.contract import FRAME_SAMPLES, SAMPLE_RATE
+from easy_oww.evaluate import negative_audio as na
+from easy_oww.tts.types import Voice
+from easy_oww.workspace import init_workspace
+
+
+class FakeSynth:
+    """Writes a speech-like harmonic tone per request (length from the text); counts calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts: list[str] = []
+
+    def __call__(self, requests, cache_dir: Path):
+        self.calls += 1
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        out = []
+        for i, r in enumerate(requests):
+            self.texts.append(r.text)
+            n = int(SAMPLE_RATE * (0.5 + 0.04 * len(r.text)))
+            t = np.arange(n) / SAMPLE_RATE
+            f0 = 100 + 10 * (i % 7)
+            env = 0.5 * (1 + np.sin(2 * np.pi * 4 * t))
+            x = env * sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6)) * 0.3
+            p = cache_dir / f"fake_{i:04d}.wav"
+            save_wav(p, x.astype(np.float32))
+            out.append(p)
+        return out
+
+
+VOICES = [Voice("espeak", "en"), Voice("espeak", "en+Alex")]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(na, "CHUNK_SECONDS", 40.0)
+    monkeypatch.setattr(na, "MIN_SENTENCES", 12)
+
+
+def test_generates_chunks_features_and_manifest_once(tmp_path, small_chunks):
+    ws = init_workspace(tmp_path / "ws")
+    synth = FakeSynth()
+    seen: list[tuple[str, int, int]] = []
+    audio = na.ensure_negative_audio(ws, hours=0.025, seed=3, exclude="hey jarvis",
+                                     voices=VOICES, synth=synth,
+                                     progress=lambda t, d, n: seen.append((t, d, n)))
+    assert synth.calls == 1
+    assert audio.root.parent == ws.cache / "negative_audio"
+    assert (audio.root / na.MANIFEST).is_file()
+    assert [p.kind for p in audio.parts] == ["generated"] * 3  # 90 s in 40 s chunks
+    assert audio.hours == pytest.approx(0.025, abs=0.001)
+    assert seen[-1] == ("negative audio", 3, 3)
+    first = audio.parts[0]
+    pcm = load_audio(first.audio)
+    assert len(pcm) == 40 * SAMPLE_RATE
+    assert np.abs(pcm.astype(np.int32)).max() > 1000  # speech is in there
+    feats = first.load_features()
+    assert feats.shape == (len(pcm) // FRAME_SAMPLES, 96)
+    from easy_oww.features.streaming import stream_embeddings
+
+    assert np.abs(stream_embeddings(pcm) - feats).max() < 1e-4
+    assert audio.embeddings().shape == (sum(p.load_features().shape[0] for p in audio.parts), 96)
+    assert "generated negative audio" in audio.describe()
+
+    again = na.ensure_negative_audio(ws, hours=0.025, seed=3, exclude="hey jarvis",
+                                     voices=VOICES, synth=synth)
+    assert synth.calls == 1  # cached: no synthesis, no generation
+    assert again.parts == audio.parts
+
+
+def test_deterministic_and_resumes_after_a_lost_chunk(tmp_path, small_chunks):
+    kw = {"hours": 0.012, "seed": 5, "exclude": "hey jarvis", "voices": VOICES}
+    a = na.ensure_negative_audio(init_workspace(tmp_path / "a"), synth=FakeSynth(), **kw)
+    b = na.ensure_negative_audio(init_workspace(tmp_path / "b"), synth=FakeSynth(), **kw)
+    assert [p.audio.read_bytes() for p in a.parts] == [p.audio.read_bytes() for p in b.parts]
+    original = a.parts[1].audio.read_bytes()
+    a.parts[1].audio.unlink()  # as if the run was killed while writing it
+    again = na.ensure_negative_audio(init_workspace(tmp_path / "a"), synth=FakeSynth(), **kw)
+    assert again.parts[1].audio.read_bytes() == original
+    other_seed = na.ensure_negative_audio(init_workspace(tmp_path / "a"), synth=FakeSynth(),
+                                          **{**kw, "seed": 6})
+    assert other_seed.root != a.root
+
+
+def test_sentences_exclude_the_wake_words():
+    texts = na.negative_texts(50, 1, "hey kitchen lights")
+    assert len(texts) >= 10
+    for t in texts:
+        words = set(t.lower().replace(",", " ").replace(".", " ").split())
+        assert not {"kitchen", "lights"} & words, t
+
+
+def test_held_out_voices_are_a_deterministic_subset():
+    voices = [Voice("espeak", f"en+v{i}") for i in range(20)]
+    held = na.held_out_voices(voices, 0.2, 1)
+    assert 1 <= len(held) <= 10 and set(held) <= set(voices)
+    assert held == na.held_out_voices(voices, 0.2, 1)
+
+
+def test_dipco_is_added_when_present(tmp_path, small_chunks, monkeypatch):
+    from easy_oww import datasets
+
+    ws = init_workspace(tmp_path / "ws")
+    rec = tmp_path / "S01_U01.CH1.wav"
+    rng = np.random.default_rng(0)
+    save_wav(rec, (rng.standard_normal(SAMPLE_RATE * 5) * 0.05).astype(np.float32))
+    monkeypatch.setattr(datasets, "dipco_audio", lambda workspace: [rec])
+    audio = na.ensure_negative_audio(ws, hours=0.01, seed=1, exclude="hey jarvis",
+                                     voices=VOICES, synth=FakeSynth())
+    kinds = [p.kind for p in audio.parts]
+    assert kinds.count("dipco") == 1
+    dip = audio.parts[kinds.index("dipco")]
+    assert dip.features.is_file() and dip.load_features().shape == (62, 96)
+    assert audio.embeddings().shape[0] == sum(p.load_features().shape[0] for p in audio.parts
+                                              if p.kind == "generated")
+    assert audio.embeddings(include_dipco=True).shape[0] == \
+        sum(p.load_features().shape[0] for p in audio.parts)
+    assert "DiPCo" in audio.describe()
