@@ -1,0 +1,137 @@
+"""Classifier heads that map a window of embeddings [batch, 16, 96] to one logit.
+
+`dnn` is openWakeWord's own architecture (so results compare with upstream models);
+`temporal` convolves over the 16 time steps; `temporal_attention` adds attention pooling.
+Heads return logits; `ScoreModel` adds the sigmoid that the exported graph carries.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
+
+
+class FCNBlock(nn.Module):
+    """Linear -> LayerNorm -> ReLU, as openWakeWord's FCNBlock."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fcn_layer = nn.Linear(width, width)
+        self.layer_norm = nn.LayerNorm(width)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.layer_norm(self.fcn_layer(x)))
+
+
+class DNNHead(nn.Module):
+    """openWakeWord's `dnn` model: Flatten -> Linear -> LayerNorm -> ReLU -> blocks -> Linear."""
+
+    def __init__(self, layer_size: int = 32, n_blocks: int = 1,
+                 frames: int = MODEL_INPUT_FRAMES, dim: int = EMBEDDING_DIM) -> None:
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.layer1 = nn.Linear(frames * dim, layer_size)
+        self.layernorm1 = nn.LayerNorm(layer_size)
+        self.relu1 = nn.ReLU()
+        self.blocks = nn.ModuleList([FCNBlock(layer_size) for _ in range(n_blocks)])
+        self.last_layer = nn.Linear(layer_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu1(self.layernorm1(self.layer1(self.flatten(x))))
+        for block in self.blocks:
+            x = block(x)
+        return self.last_layer(x)
+
+
+class _ConvStack(nn.Module):
+    """Two 1-D convolutions over time (kernel 3, the second dilated) with LayerNorm + ReLU."""
+
+    def __init__(self, channels: int, frames: int, dim: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(dim, channels, kernel_size=3, padding=1)
+        self.norm1 = nn.LayerNorm([channels, frames])
+        self.conv2 = nn.Conv1d(channels, channels, kernel_size=3, padding=2, dilation=2)
+        self.norm2 = nn.LayerNorm([channels, frames])
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu(self.norm1(self.conv1(x.transpose(1, 2))))  # [B, C, T]
+        return self.relu(self.norm2(self.conv2(h)) + h)
+
+
+class TemporalHead(nn.Module):
+    """1-D convolution over the 16 steps, then a small dense layer over the flattened map.
+
+    Flattening (rather than pooling) keeps where in the window the phrase ends, which
+    matters because training windows end shortly after the wake phrase.
+    """
+
+    def __init__(self, layer_size: int = 32, frames: int = MODEL_INPUT_FRAMES,
+                 dim: int = EMBEDDING_DIM) -> None:
+        super().__init__()
+        channels = max(8, layer_size // 2)
+        self.convs = _ConvStack(channels, frames, dim)
+        self.flatten = nn.Flatten()
+        self.dense = nn.Linear(channels * frames, layer_size)
+        self.norm = nn.LayerNorm(layer_size)
+        self.relu = nn.ReLU()
+        self.out = nn.Linear(layer_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.flatten(self.convs(x))
+        return self.out(self.relu(self.norm(self.dense(h))))
+
+
+class TemporalAttentionHead(nn.Module):
+    """1-D convolution over time, then attention pooling (softmax weights over the steps).
+
+    A learned position embedding lets the attention prefer the window's end.
+    """
+
+    def __init__(self, layer_size: int = 32, frames: int = MODEL_INPUT_FRAMES,
+                 dim: int = EMBEDDING_DIM) -> None:
+        super().__init__()
+        channels = max(8, layer_size)
+        self.convs = _ConvStack(channels, frames, dim)
+        self.position = nn.Parameter(torch.zeros(1, channels, frames))
+        self.attn = nn.Conv1d(channels, 1, kernel_size=1)
+        self.dense = nn.Linear(2 * channels, layer_size)
+        self.norm = nn.LayerNorm(layer_size)
+        self.relu = nn.ReLU()
+        self.out = nn.Linear(layer_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.convs(x) + self.position  # [B, C, T]
+        weights = torch.softmax(self.attn(h), dim=2)  # [B, 1, T]
+        pooled = (h * weights).sum(dim=2)
+        peak = h.amax(dim=2)
+        z = self.relu(self.norm(self.dense(torch.cat([pooled, peak], dim=1))))
+        return self.out(z)
+
+
+class ScoreModel(nn.Module):
+    """A head plus the sigmoid: float32 [batch, 16, 96] -> [batch, 1] in 0..1 (Contract 1)."""
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head(x))
+
+
+HEADS = ("dnn", "temporal", "temporal_attention")
+
+
+def build_head(name: str, layer_size: int, n_blocks: int = 1) -> nn.Module:
+    """A freshly initialised head by config name (uses torch's global RNG: seed around it)."""
+    if name == "dnn":
+        return DNNHead(layer_size=layer_size, n_blocks=n_blocks)
+    if name == "temporal":
+        return TemporalHead(layer_size=layer_size)
+    if name == "temporal_attention":
+        return TemporalAttentionHead(layer_size=layer_size)
+    raise ValueError(f"unknown head {name!r}; choose one of {', '.join(HEADS)}")
