@@ -109,16 +109,21 @@ class AugmentConfig(_Section):
     """Acoustic augmentation probabilities and ranges (applied in memory)."""
 
     rounds: int = Field(2, ge=1, le=50, description="augmented copies of each clip")
-    rir_probability: float = Field(0.6, ge=0.0, le=1.0, description="room reverb")
-    noise_probability: float = Field(0.8, ge=0.0, le=1.0, description="additive noise")
-    snr_db: Range = Field((0.0, 25.0), description="signal-to-noise ratio range in dB")
-    gain_db: Range = Field((-12.0, 6.0), description="gain range in dB")
-    pitch_probability: float = Field(0.2, ge=0.0, le=1.0)
-    pitch_semitones: Range = Field((-2.0, 2.0))
-    tempo_probability: float = Field(0.2, ge=0.0, le=1.0)
-    tempo: Range = Field((0.9, 1.1))
+    rir_probability: float = Field(
+        0.6, ge=0.0, le=1.0, description="room reverb (real and simulated impulse responses)")
+    noise_probability: float = Field(
+        0.8, ge=0.0, le=1.0, description="background noise (coloured, hum, babble, downloaded)")
+    snr_db: Range = Field((0.0, 25.0), description="speech-to-noise ratio range in dB")
+    gain_db: Range = Field((-12.0, 6.0),
+                           description="gain range in dB (never pushed past full scale)")
+    pitch_probability: float = Field(0.2, ge=0.0, le=1.0, description="pitch shift")
+    pitch_semitones: Range = Field((-2.0, 2.0), description="pitch shift range in semitones")
+    tempo_probability: float = Field(0.2, ge=0.0, le=1.0,
+                                     description="tempo change (pitch kept)")
+    tempo: Range = Field((0.9, 1.1), description="tempo factor range (>1 is faster)")
     eq_probability: float = Field(0.4, ge=0.0, le=1.0, description="phone/far-field/cheap mic")
-    distortion_probability: float = Field(0.05, ge=0.0, le=1.0)
+    distortion_probability: float = Field(0.05, ge=0.0, le=1.0,
+                                          description="light saturation")
     end_jitter_s: Range = Field((0.0, 0.3), description="silence after the phrase's end")
 
     @field_validator("snr_db")

@@ -335,3 +335,26 @@ def test_same_samples_in_any_worker_count(sources) -> None:
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(aug,)) as pool:
             assert list(pool.map(_work, items, chunksize=1)) == local, workers
+
+
+def test_peaking_section_equals_audiomentations_peaking_filter() -> None:
+    audiomentations = pytest.importorskip("audiomentations")
+    from scipy.signal import sosfilt
+
+    x = np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    t = audiomentations.PeakingFilter(p=1.0)
+    t.parameters = {"should_apply": True, "center_freq": 2500.0, "gain_db": 7.0,
+                    "q_factor": 1.5}
+    t.freeze_parameters()
+    ref = t(x, SAMPLE_RATE)
+    ours = sosfilt(effects.peaking_sos(2500.0, 7.0, 1.5), x)
+    np.testing.assert_allclose(ours[200:], ref[200:], atol=1e-5)  # after the start transient
+
+
+def test_wsola_keeps_speech_like_audio_continuous() -> None:
+    x = np.random.default_rng(0).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.05
+    x[4000:8000] = 0.0  # silence inside is kept silent, not smeared
+    y = effects.time_stretch(x, 0.8)
+    assert np.all(np.isfinite(y)) and len(y) == 20000
+    mid = y[int(5200 / 0.8):int(7000 / 0.8)]
+    assert np.max(np.abs(mid)) < 1e-6
