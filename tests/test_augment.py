@@ -358,3 +358,8 @@ def test_wsola_keeps_speech_like_audio_continuous() -> None:
     assert np.all(np.isfinite(y)) and len(y) == 20000
     mid = y[int(5200 / 0.8):int(7000 / 0.8)]
     assert np.max(np.abs(mid)) < 1e-6
+
+
+def test_stereo_input_is_rejected(sources) -> None:
+    with pytest.raises(ValueError, match="mono"):
+        _augmenter(sources)(np.zeros((2, 16000), np.int16), np.random.default_rng(0))

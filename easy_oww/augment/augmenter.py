@@ -125,6 +125,8 @@ class Augmenter:
 
     def apply_float(self, audio: np.ndarray, plan: AugmentPlan) -> np.ndarray:
         """`apply` before the int16 conversion: float32 in [-1, 1] unless distorted."""
+        if np.ndim(audio) != 1:
+            raise ValueError(f"expected mono 1-D audio, got shape {np.shape(audio)}")
         rng = np.random.default_rng(plan.seed)
         x = as_float(audio)
         if not plan.positive:  # long negatives: only the part that can end up in the window

@@ -177,17 +177,16 @@ def distort(x: np.ndarray, amount: float) -> np.ndarray:
 
 # --- audiomentations with our own randomness ---------------------------------------------
 
-@functools.cache
-def _transform(name: str) -> Any:
+def _run_frozen(name: str, x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+    """Apply audiomentations transform `name` with exactly `params` (no global RNG).
+
+    A fresh transform per call (construction costs microseconds): no shared mutable
+    state, so this is safe from threads too.
+    """
     from easy_oww.errors import require
 
     module = require("audiomentations", "train", "audio augmentation")
-    return getattr(module, name)(p=1.0)
-
-
-def _run_frozen(name: str, x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
-    """Apply audiomentations transform `name` with exactly `params` (no global RNG)."""
-    t = _transform(name)
+    t = getattr(module, name)(p=1.0)
     t.parameters = {"should_apply": True, **params}
     t.freeze_parameters()
     return np.asarray(t(np.asarray(x, dtype=np.float32), SAMPLE_RATE), dtype=np.float32)
