@@ -13,7 +13,7 @@ from rich.text import Text
 
 from easy_oww.audio.io import SUPPORTED_EXTENSIONS
 from easy_oww.cli.common import AppState, pass_state, progress_bars
-from easy_oww.errors import EasyOWWError
+from easy_oww.errors import DeviceError, EasyOWWError
 from easy_oww.fsutil import atomic_write_json, read_json
 from easy_oww.project import Project, open_project
 
@@ -214,7 +214,10 @@ def test_cmd(state: AppState, name: str, duration: float, threshold: float | Non
     dev: str | int | None = device if device is not None else project.config.audio_device
     if isinstance(dev, str) and dev.strip().isdigit():
         dev = int(dev)
-    source = live.open_audio_source(dev)
+    try:
+        source = live.open_audio_source(dev)
+    except DeviceError as exc:
+        raise DeviceError(exc.message, (exc.hint or "").replace("NAME", name)) from None
     state.err.print(f"listening for '{project.config.wake_word}' for {duration:g} s "
                     f"(threshold {t:.2f}); press Ctrl-C to stop")
     summary = _listen(state, detector, source, duration)
