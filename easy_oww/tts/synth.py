@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from easy_oww.audio.io import resample, save_wav, to_int16
+from easy_oww.audio.io import resample, to_int16, wav_bytes
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.fsutil import remove_stale_temps, stable_hash
 from easy_oww.progress import ProgressFn
@@ -41,6 +41,8 @@ PAD_SECONDS = 0.1
 PEAK = 0.9
 TRIM_DB = 40.0  # frames quieter than peak-40 dB at the edges are silence
 BATCH = 16  # requests per worker task
+WAV_HEADER_BYTES = 44
+ESPEAK_CLIPS_PER_WORKER = 500  # automatic worker count: no process for fewer clips than this
 
 
 def backend_module(name: str) -> ModuleType:
@@ -116,6 +118,22 @@ def cache_path(cache_dir: Path, request: SynthesisRequest) -> Path:
     return Path(cache_dir) / f"{cache_key(request)}.wav"
 
 
+def is_cached(path: Path) -> bool:
+    try:
+        return path.stat().st_size > WAV_HEADER_BYTES
+    except OSError:
+        return False
+
+
+def write_clip(path: Path, audio: np.ndarray) -> None:
+    """Atomic (temp file + rename) but not fsynced: a clip is cheap to redo, an fsync per
+    clip costs more than synthesising it. A kill never leaves a partial clip under its name;
+    a power cut may lose recent clips, which `is_cached` then sends back to synthesis."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(wav_bytes(audio))
+    os.replace(tmp, path)
+
+
 def _worker_init(threads: int) -> None:
     from easy_oww.tts import piper_backend
 
@@ -150,7 +168,7 @@ def synthesize_many(requests: Sequence[SynthesisRequest], cache_dir: Path, *, wo
     paths = [cache_path(cache_dir, r) for r in requests]
     todo: dict[Path, int] = {}
     for i, p in enumerate(paths):
-        if p not in todo and not p.exists():
+        if p not in todo and not is_cached(p):
             todo[p] = i
     total, done = len(set(paths)), len(set(paths)) - len(todo)
     report = progress or (lambda task, d, t: None)
@@ -162,7 +180,7 @@ def synthesize_many(requests: Sequence[SynthesisRequest], cache_dir: Path, *, wo
 
     def save(i: int, audio: np.ndarray) -> None:
         nonlocal done
-        save_wav(paths[i], audio)
+        write_clip(paths[i], audio)
         done += 1
         report("tts", done, total)
 
@@ -182,7 +200,10 @@ def _run_local(requests: Sequence[SynthesisRequest], indices: list[int], workers
         return
     batches = [[(i, requests[i]) for i in indices[k:k + BATCH]]
                for k in range(0, len(indices), BATCH)]
-    n_workers = resolve_workers(workers, len(batches))
+    # starting a worker costs about a second; espeak-ng makes ~200 clips in that time
+    fast = all(requests[i].voice.backend == "espeak" for i in indices)
+    per_worker = ESPEAK_CLIPS_PER_WORKER if fast and workers <= 0 else 1
+    n_workers = resolve_workers(workers, min(len(batches), -(-len(indices) // per_worker)))
     if n_workers == 1:
         for batch in batches:
             for i, audio in _run_batch(batch):
