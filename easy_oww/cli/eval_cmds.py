@@ -224,12 +224,13 @@ def test_cmd(state: AppState, name: str, duration: float, threshold: float | Non
     _print_summary(state, summary)
 
 
-def _bar(score: float, threshold: float, width: int = 40) -> Text:
+def _bar(score: float, threshold: float, time_s: float = 0.0, width: int = 40) -> Text:
     filled = round(score * width)
     mark = min(width - 1, round(threshold * width))
     cells = ["█" if i < filled else ("|" if i == mark else "·") for i in range(width)]
     style = "bold green" if score >= threshold else "cyan"
-    return Text.assemble(("score ", "dim"), ("".join(cells), style), f" {score:.3f}")
+    return Text.assemble((f"{time_s:7.1f} s  score ", "dim"), ("".join(cells), style),
+                         f" {score:.3f}")
 
 
 def _listen(state: AppState, detector: Any, source: Any, duration: float) -> Any:
@@ -246,7 +247,8 @@ def _listen(state: AppState, detector: Any, source: Any, duration: float) -> Any
                 state.out.print(f"[bold green]detected[/] at {d.time_s:7.2f} s  "
                                 f"score {d.score:.3f}")
             if show_bar:
-                screen.update(_bar(frame.score, detector.threshold), refresh=True)
+                screen.update(_bar(frame.score, detector.threshold, frame.time_s),
+                              refresh=True)
 
         return live.run_live(detector, source, duration_s=duration, on_frame=on_frame)
 
