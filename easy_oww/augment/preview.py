@@ -1,7 +1,8 @@
 """`augment-preview`: a handful of augmented examples to hear, and their spectrograms to see.
 
-The clips are the project's own recordings, else its generated positive clips, else a
-few espeak-ng takes of the wake word, else synthetic chirps (so the preview always works).
+The clips are the project's own recordings, else a few espeak-ng takes of the wake word,
+else synthetic chirps (so the preview always works). Babble noise is made from these same
+clips here (training makes it from TTS negative sentences).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class PreviewResult:
     out_dir: Path
     wavs: tuple[Path, ...]
     png: Path | None
-    clip_source: str  # "recordings", "clips", "tts" or "tones"
+    clip_source: str  # "recordings", "tts" or "tones"
     window_samples: int
     descriptions: tuple[str, ...]
 
@@ -81,9 +82,6 @@ def preview_clips(project: Project, workspace: Workspace) -> tuple[list[np.ndarr
     recs = sorted(p for g in AUDIO_GLOBS for p in project.paths.recordings.glob(g))
     if recs:
         return [load_audio(p) for p in recs[:MAX_CLIPS]], "recordings"
-    generated = sorted(p for p in project.paths.clips.rglob("*.wav") if "positive" in str(p))
-    if generated:
-        return [load_audio(p) for p in generated[:MAX_CLIPS]], "clips"
     spoken = _tts_clips(project.config.wake_word, workspace)
     if spoken:
         return spoken, "tts"
