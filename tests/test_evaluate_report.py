@@ -124,3 +124,16 @@ def test_model_card_merges_and_renders_markdown(data, tmp_path):
     assert saved["tool_version"] and saved["date"]
     md = card_path.with_suffix(".md").read_text()
     assert "hey jarvis" in md and "recommended threshold" in md and "clips: 600" in md
+
+
+def test_precomputed_embedding_stream_equals_audio_file(data, tmp_path):
+    from easy_oww.features.streaming import stream_embeddings
+
+    stream = stream_embeddings(load_audio(data["long"][0]))
+    a = run_eval(JARVIS, positives=data["pos"][:4], long_audio=data["long"],
+                 out_dir=tmp_path / "a", plot=False, threshold=0.01)
+    b = run_eval(JARVIS, positives=data["pos"][:4], long_audio=stream,
+                 out_dir=tmp_path / "b", plot=False, threshold=0.01)
+    assert a.negative_hours == b.negative_hours > 0
+    assert a.false_positives == b.false_positives
+    assert np.allclose(a.det.fp_per_hour, b.det.fp_per_hour)

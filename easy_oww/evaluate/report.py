@@ -47,7 +47,9 @@ RESULTS_NAME = "results.json"
 PLOT_NAME = "det_curve.png"
 MAX_LISTED = 25
 
-LongAudioInput = Sequence["Path | LongAudio"] | NegativeAudio
+LongAudioInput = Sequence["Path | LongAudio | np.ndarray"] | NegativeAudio | np.ndarray
+"""Audio files, cached streams, a `NegativeAudio`, or embedding streams [frames, 96]
+(`stream_embeddings` of the audio: a fresh stream each)."""
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,13 @@ def score_clips(detector: Detector, paths: Sequence[Path], *, task: str,
     return ClipScores(tuple(Path(p) for p in paths), peaks)
 
 
-def _parts(long_audio: LongAudioInput | None) -> list[Path | LongAudio]:
+def _parts(long_audio: LongAudioInput | None) -> list[Path | LongAudio | np.ndarray]:
     if long_audio is None:
         return []
     if isinstance(long_audio, NegativeAudio):
         return list(long_audio.parts)
+    if isinstance(long_audio, np.ndarray):
+        return [long_audio]
     return list(long_audio)
 
 
@@ -148,6 +152,8 @@ def score_long_audio(detector: Detector, long_audio: LongAudioInput | None, *,
     for i, part in enumerate(parts):
         if isinstance(part, LongAudio):
             s, name = detector.score_features(np.asarray(part.load_features())), part.name
+        elif isinstance(part, np.ndarray):
+            s, name = detector.score_features(part), f"stream {i}"
         else:
             s, name = detector.score_audio(load_audio(part)), Path(part).name
         scores.append(s)
