@@ -91,3 +91,9 @@ def test_negative_sentences_vary_and_avoid_the_wake_word() -> None:
     # a wake word made of common words is filtered out of the word salad
     risky = negative_sentences(300, seed=5, exclude="the")
     assert not any("the" in words(s) for s in risky)
+
+
+def test_adversarial_moves_the_word_boundary() -> None:
+    out = set(adversarial_phrases("alexa", 1000, seed=0))
+    assert out & {"a lexus", "the lexus", "a lexie", "i lexus", "the lex", "a lex"}
+    assert "a lexa" not in out  # the homophone split is rejected

@@ -7,6 +7,8 @@ pronunciations and made-up spelling variants):
 - double: every word replaced;
 - partial: a strict part of the phrase ("jarvis");
 - swapped: the words reordered, also with a substitution ("jarvis hey");
+- resegmented: two words whose joined sounds move the word boundary, with at most one
+  phone changed on each side ("hedge are this" for "hey jarvis");
 - invented: spelling variants of out-of-dictionary words ("hey borbly", "hey zorbla");
 - carried: the above inside short carrier phrases ("I said hey marvin").
 Every candidate is validated with `is_safe_negative`: none contains the wake phrase or a
@@ -23,8 +25,15 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from easy_oww.rng import item_rng
-from easy_oww.text.neighbors import rhymes, shared_beginnings, sound_alikes
-from easy_oww.text.phonetics import contains, in_dictionary, text_pronunciations, words
+from easy_oww.text.neighbors import rhymes, shared_beginnings, sound_alikes, vocabulary, words_near
+from easy_oww.text.phonetics import (
+    contains,
+    in_dictionary,
+    search_key,
+    text_pronunciations,
+    word_pronunciations,
+    words,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +122,19 @@ def _swapped(ws: Sequence[str], alts: Sequence[Sequence[str]]) -> Iterator[str]:
         yield from _substitute(order, [alts[i][:30] for i in perm])
 
 
+def _resegmented(ws: Sequence[str], alts: Sequence[Sequence[str]]) -> Iterator[str]:
+    """Two words whose joined sounds are the phrase's with the word boundary moved
+    ("hey jarvis" -> "hedge are this", "alexa" -> "a lexus")."""
+    pron = search_key(itertools.chain.from_iterable(word_pronunciations(w, 1)[0] for w in ws))
+    vocab = vocabulary()
+    for k in range(1, len(pron)):
+        left = sorted(words_near(pron[:k], 0) + words_near(pron[:k], 1), key=vocab.__getitem__)
+        right = sorted(words_near(pron[k:], 0) + words_near(pron[k:], 1), key=vocab.__getitem__)
+        for a, b in itertools.islice(itertools.product(left[:12], right[:12]), 60):
+            if [a, b] != list(ws):
+                yield f"{a} {b}"
+
+
 def _invented(ws: Sequence[str], alts: Sequence[Sequence[str]]) -> Iterator[str]:
     for i, w in enumerate(ws):
         for inv in invented_words(w):
@@ -134,12 +156,12 @@ def adversarial_phrases(wake_word: str, n: int, seed: int) -> list[str]:
         raise ValueError(f"wake word {wake_word!r} has no words")
     rng = item_rng(seed, wake_word, 0, stream="adversarial")
     alts = [_alternatives(w) for w in ws]
-    makers = (_substitute, _partial, _swapped, _double, _invented)
+    makers = (_substitute, _partial, _swapped, _resegmented, _double, _invented)
     pools = []
     for make in makers:
         pool = list(dict.fromkeys(make(ws, alts)))
         pools.append([pool[int(i)] for i in rng.permutation(len(pool))])
-    base = [p for pool in pools[:3] for p in pool[:200]]
+    base = [p for pool in pools[:4] for p in pool[:200]]
     pools.append(list(_carried([base[int(i)] for i in rng.permutation(len(base))], rng)))
     out: dict[str, None] = {}
     rejected = 0

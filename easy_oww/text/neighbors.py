@@ -71,22 +71,31 @@ def _edits(key: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
             yield key[:i] + (p,) + key[i:]
 
 
-def _candidates(word: str, distance: int) -> list[str]:
+def words_near(key: tuple[str, ...], distance: int) -> list[str]:
+    """Vocabulary words whose phones are exactly `distance` edits from `key` (or fewer)."""
     by_phones, _ = _index()
     found: dict[str, None] = {}
+    frontier = {key}
+    seen = set(frontier)
+    if distance == 0:
+        return list(by_phones.get(key, ()))
+    for _ in range(distance):
+        nxt: set[tuple[str, ...]] = set()
+        for k in frontier:
+            for e in _edits(k):
+                if e not in seen and e:
+                    seen.add(e)
+                    nxt.add(e)
+                    for w in by_phones.get(e, ()):
+                        found.setdefault(w)
+        frontier = nxt
+    return list(found)
+
+
+def _candidates(word: str, distance: int) -> list[str]:
+    found: dict[str, None] = {}
     for pron in word_pronunciations(word, limit=2):
-        frontier = {search_key(pron)}
-        seen = set(frontier)
-        for _ in range(distance):
-            nxt: set[tuple[str, ...]] = set()
-            for key in frontier:
-                for e in _edits(key):
-                    if e not in seen and e:
-                        seen.add(e)
-                        nxt.add(e)
-                        for w in by_phones.get(e, ()):
-                            found.setdefault(w)
-            frontier = nxt
+        found.update(dict.fromkeys(words_near(search_key(pron), distance)))
     found.pop(word, None)
     return list(found)
 
