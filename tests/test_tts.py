@@ -166,3 +166,21 @@ def test_synthesize_many_in_worker_processes(tmp_path: Path) -> None:
     assert all(p.exists() for p in paths)
     for i in (0, 5, 39):  # same bytes as in this process, whichever worker made them
         assert np.array_equal(load_audio(paths[i]), synthesize(plan[i]))
+
+
+def test_piper_variation_jitters_noise_around_the_voice_defaults() -> None:
+    from types import SimpleNamespace
+
+    from easy_oww.tts.piper_backend import synthesis_config
+
+    defaults = SimpleNamespace(length_scale=1.0, noise_scale=0.667, noise_w_scale=0.8)
+    voice = Voice("piper", "en_US-many-medium", speaker=7)
+    plain = synthesis_config(SynthesisRequest("hey", voice), defaults)
+    assert plain["noise_scale"] == pytest.approx(0.667) and plain["speaker_id"] == 7
+    varied = [synthesis_config(SynthesisRequest("hey", voice, variation=1.0, seed=s), defaults)
+              for s in range(10)]
+    noise = {round(v["noise_scale"], 4) for v in varied}
+    assert len(noise) == 10 and min(noise) >= 0.667 * 0.5 and max(noise) <= 0.667 * 1.5
+    assert len({round(v["noise_w_scale"], 4) for v in varied}) == 10
+    slow = synthesis_config(SynthesisRequest("hey", voice, speed=0.5, pitch=1.2), defaults)
+    assert slow["length_scale"] == pytest.approx(2.4)  # 1/speed, x pitch (re-read faster)
