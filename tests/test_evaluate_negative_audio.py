@@ -114,13 +114,17 @@ def test_dipco_is_added_when_present(tmp_path, small_chunks, monkeypatch):
     rec = tmp_path / "S01_U01.CH1.wav"
     rng = np.random.default_rng(0)
     save_wav(rec, (rng.standard_normal(SAMPLE_RATE * 5) * 0.05).astype(np.float32))
-    monkeypatch.setattr(datasets, "dipco_audio", lambda workspace: [rec])
-    audio = na.ensure_negative_audio(ws, hours=0.01, seed=1, exclude="hey jarvis",
-                                     voices=VOICES, synth=FakeSynth())
+    same_dinner = tmp_path / "S01_U02.CH1.wav"  # another device at the same dinner
+    save_wav(same_dinner, np.zeros(SAMPLE_RATE, np.float32))
+    monkeypatch.setattr(datasets, "dipco_audio", lambda workspace: [same_dinner, rec])
+    kw = {"hours": 0.01, "seed": 1, "exclude": "hey jarvis", "voices": VOICES}
+    plain = na.ensure_negative_audio(ws, synth=FakeSynth(), **kw)
+    assert [p.kind for p in plain.parts] == ["generated"]  # DiPCo only when asked
+    audio = na.ensure_negative_audio(ws, synth=FakeSynth(), include_dipco=True, **kw)
     kinds = [p.kind for p in audio.parts]
     assert kinds.count("dipco") == 1
     dip = audio.parts[kinds.index("dipco")]
-    assert dip.features.is_file() and dip.load_features().shape == (62, 96)
+    assert dip.audio == rec and dip.load_features().shape == (62, 96)
     assert audio.embeddings().shape[0] == sum(p.load_features().shape[0] for p in audio.parts
                                               if p.kind == "generated")
     assert audio.embeddings(include_dipco=True).shape[0] == \

@@ -163,7 +163,8 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
         data: dict[str, Any] = {}
         if use_builtin:
             na = ensure_negative_audio(ws, hours=cfg.evaluation.negative_hours, seed=cfg.seed,
-                                       exclude=cfg.wake_word, progress=progress)
+                                       exclude=cfg.wake_word, progress=progress,
+                                       include_dipco=True)
             long += list(na.parts)
             data["negative_audio"] = na.describe()
         report = run_eval(model_path, positives=pos, negatives=neg, long_audio=long,

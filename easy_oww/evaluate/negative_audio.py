@@ -175,6 +175,16 @@ def cached_long_audio(path: Path, cache_dir: Path, *, frontend: FrontEnd | None 
                      kind)
 
 
+def one_device_per_session(files: Sequence[Path]) -> list[Path]:
+    """DiPCo records each dinner with several devices at once: keep the first device of
+    each session ("S01_U01.CH1.wav" -> session "S01") so no conversation counts twice."""
+    chosen: dict[str, Path] = {}
+    for f in sorted(files):
+        session = f.name.split("_U", 1)[0] if "_U" in f.name else f.stem
+        chosen.setdefault(session, f)
+    return list(chosen.values())
+
+
 def dipco_parts(workspace: Workspace, *, frontend: FrontEnd | None = None,
                 progress: ProgressFn | None = None) -> list[LongAudio]:
     """DiPCo far-field sessions as long negative audio, when the dataset is downloaded."""
@@ -182,7 +192,7 @@ def dipco_parts(workspace: Workspace, *, frontend: FrontEnd | None = None,
         from easy_oww.datasets import dipco_audio
     except ImportError:  # the datasets package is optional for evaluation
         return []
-    files = dipco_audio(workspace)
+    files = one_device_per_session(dipco_audio(workspace))
     out = []
     for i, f in enumerate(files):
         out.append(cached_long_audio(f, workspace.cache / "negative_audio" / "dipco",
@@ -339,13 +349,15 @@ def _pool(requests: Sequence[SynthesisRequest], synth: SynthFn, tts_dir: Path) -
 def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, exclude: str,
                           voices: Sequence[Voice] | None = None,
                           progress: ProgressFn | None = None, synth: SynthFn | None = None,
-                          frontend: FrontEnd | None = None, include_dipco: bool = True,
+                          frontend: FrontEnd | None = None, include_dipco: bool = False,
                           holdout_fraction: float = HOLDOUT_FRACTION,
                           workers: int = 0) -> NegativeAudio:
     """The workspace's long negative test audio (generated on first use, then cached).
 
     `exclude` is the wake phrase: no sentence containing its words is spoken. `voices`
     default to the voices held out from training; `synth` replaces TTS (tests).
+    `include_dipco` adds DiPCo sessions when downloaded (`easy-oww eval` does; their
+    features are computed once, which takes minutes for the hours of audio).
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
