@@ -184,3 +184,19 @@ def test_piper_variation_jitters_noise_around_the_voice_defaults() -> None:
     assert len({round(v["noise_w_scale"], 4) for v in varied}) == 10
     slow = synthesis_config(SynthesisRequest("hey", voice, speed=0.5, pitch=1.2), defaults)
     assert slow["length_scale"] == pytest.approx(2.4)  # 1/speed, x pitch (re-read faster)
+
+
+def test_corrupt_piper_model_is_a_clear_error(workspace) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from easy_oww.errors import EasyOWWError
+
+    model = workspace.voices / "en_US-broken-low.onnx"
+    model.write_bytes(b"truncated download")
+    Path(f"{model}.json").write_text(json.dumps({"num_speakers": 1, "audio": {"sample_rate": 16000},
+                                                "espeak": {"voice": "en-us"},
+                                                "phoneme_type": "espeak", "phoneme_id_map": {}}))
+    (voice,) = [v for v in list_voices(workspace, backends=("piper",)) if "broken" in v.name]
+    with pytest.raises(EasyOWWError, match="cannot be loaded") as exc:
+        synthesize(SynthesisRequest("hello", voice))
+    assert "voices download" in (exc.value.hint or "")

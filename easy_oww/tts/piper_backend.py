@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from easy_oww.errors import require
+from easy_oww.errors import EasyOWWError, require
 from easy_oww.rng import item_rng
 from easy_oww.tts.types import SynthesisRequest, Voice
 
@@ -121,8 +121,14 @@ def _load(path: str) -> Any:
             if _THREADS:
                 opts.intra_op_num_threads = _THREADS
                 opts.inter_op_num_threads = 1
-            session = ort.InferenceSession(path, sess_options=opts,
-                                           providers=["CPUExecutionProvider"])
+            try:
+                session = ort.InferenceSession(path, sess_options=opts,
+                                               providers=["CPUExecutionProvider"])
+            except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
+                raise EasyOWWError(
+                    f"Piper voice {Path(path).name} cannot be loaded ({type(exc).__name__})",
+                    f"the file may be incomplete or corrupt: delete {path} and download it "
+                    "again with `easy-oww voices download`") from None
             _LOADED[path] = piper_voice.PiperVoice(session=session, config=cfg)
         return _LOADED[path]
 

@@ -52,8 +52,10 @@ def backend_module(name: str) -> ModuleType:
 
 
 def list_voices(workspace: Workspace | None = None,
-                backends: Sequence[str] = ("espeak", "piper")) -> list[Voice]:
-    """Installed, usable voices; optional backends that are not installed are skipped."""
+                backends: Sequence[str] = ("espeak", "piper"), *,
+                openai_model: str = "gpt-4o-mini-tts") -> list[Voice]:
+    """Installed, usable voices; optional backends that are not installed are skipped
+    (OpenAI counts as installed when httpx is and OPENAI_API_KEY is set)."""
     voices: list[Voice] = []
     for name in backends:
         mod = backend_module(name)
@@ -62,6 +64,8 @@ def list_voices(workspace: Workspace | None = None,
             continue
         if name == "piper":
             voices.extend(mod.list_voices(workspace.voices if workspace else None))
+        elif name == "openai":
+            voices.extend(mod.list_voices(openai_model))
         else:
             voices.extend(mod.list_voices())
     return voices
