@@ -115,20 +115,20 @@ def _load(path: str) -> Any:
             piper_config = require("piper.config", "piper", "Piper speech synthesis")
             import onnxruntime as ort
 
-            with open(f"{path}.json", encoding="utf-8") as fh:
-                cfg = piper_config.PiperConfig.from_dict(json.load(fh))
             opts = ort.SessionOptions()
             if _THREADS:
                 opts.intra_op_num_threads = _THREADS
                 opts.inter_op_num_threads = 1
             try:
+                with open(f"{path}.json", encoding="utf-8") as fh:
+                    cfg = piper_config.PiperConfig.from_dict(json.load(fh))
                 session = ort.InferenceSession(path, sess_options=opts,
                                                providers=["CPUExecutionProvider"])
-            except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types
+            except Exception as exc:  # noqa: BLE001 - ORT/config raise many unrelated types
                 raise EasyOWWError(
                     f"Piper voice {Path(path).name} cannot be loaded ({type(exc).__name__})",
-                    f"the file may be incomplete or corrupt: delete {path} and download it "
-                    "again with `easy-oww voices download`") from None
+                    f"model or config incomplete or corrupt: delete {path} (and its .json), download "
+                    "it again with `easy-oww voices download`") from None
             _LOADED[path] = piper_voice.PiperVoice(session=session, config=cfg)
         return _LOADED[path]
 
