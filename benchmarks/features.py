@@ -10,7 +10,8 @@ One seeded workload (default 2,000 clips of 2 s, 16 kHz int16) through:
 Each configuration runs in its own process, so peak memory (max RSS of the process and of
 its largest worker) is its own. (c) and (d) are timed end to end: worker start-up, audio
 generation, embedding and atomic shard writes. Reports audio-seconds per second and the
-ratio to (a) measured in the same run. The workload is generated once and
+ratio to (a) measured in the same run; also audio-seconds per CPU-second (user + system
+time of the process and its workers), which a busy shared machine disturbs much less. The workload is generated once and
 read from a file by every configuration (audio generation is not timed), plus the max abs difference between (c)'s stored
 features and (a)'s.
 
@@ -106,6 +107,12 @@ def peak_children_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: KiB
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its reaped children (workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_one(config: str, clips: int, out: Path) -> dict[str, float]:
     """Run one configuration in this process; returns its timing and memory."""
     if config in ("a", "b"):
@@ -116,18 +123,19 @@ def run_one(config: str, clips: int, out: Path) -> dict[str, float]:
 
             ncpu, batch = (1, 64) if config == "a" else (2, 128)
             ref = AudioFeatures(ncpu=ncpu)
-            start = time.perf_counter()
+            start, cpu0 = time.perf_counter(), cpu_seconds()
             feats = ref.embed_clips(audio, batch_size=batch, ncpu=ncpu)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
         np.save(out / f"ref_{config}.npy", feats[:64])
     else:
         workers = 1 if config == "c" else (os.cpu_count() or 1)
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         extract_features(make_jobs(clips), out / f"store_{config}",
                          StoredAudio(str(out / "workload.bin")),
                          seed=SEED, workers=workers)
-        seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_mb": peak_self_mb(), "child_rss_mb": peak_children_mb()}
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
+    return {"seconds": seconds, "cpu_seconds": cpu,
+            "rss_mb": peak_self_mb(), "child_rss_mb": peak_children_mb()}
 
 
 def main() -> None:
@@ -159,15 +167,17 @@ def main() -> None:
     print(f"workload: {args.clips} clips x {SECONDS:g} s = {audio_seconds:g} audio-s, "
           f"{os.cpu_count()} CPU cores, load: {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    print(f"{'config':<44} {'wall s':>8} {'audio-s/s':>10} {'vs (a)':>7} "
-          f"{'RSS MB':>7} {'worker MB':>9}")
-    base = results.get("a", {}).get("seconds")
+    print(f"{'config':<44} {'wall s':>7} {'audio-s/s':>9} {'vs (a)':>7} "
+          f"{'audio-s/CPU-s':>13} {'vs (a)':>7} {'RSS MB':>6} {'worker MB':>9}")
+    base = results.get("a", {})
     for config, r in results.items():
         speed = audio_seconds / r["seconds"]
-        ratio = f"{base / r['seconds']:.2f}x" if base else "-"
+        ratio = f"{base['seconds'] / r['seconds']:.2f}x" if base else "-"
+        per_cpu = audio_seconds / r["cpu_seconds"]
+        cpu_ratio = f"{base['cpu_seconds'] / r['cpu_seconds']:.2f}x" if base else "-"
         worker = f"{r['child_rss_mb']:.0f}" if config == "d" else "-"
-        print(f"({config}) {CONFIGS[config]:<40} {r['seconds']:>8.2f} {speed:>10.0f} "
-              f"{ratio:>7} {r['rss_mb']:>7.0f} {worker:>9}")
+        print(f"({config}) {CONFIGS[config]:<40} {r['seconds']:>7.2f} {speed:>9.0f} "
+              f"{ratio:>7} {per_cpu:>13.0f} {cpu_ratio:>7} {r['rss_mb']:>6.0f} {worker:>9}")
     if not np.isnan(diff):
         print(f"max abs difference (c) vs (a), first 64 clips: {diff:.2e}")
 
