@@ -107,3 +107,22 @@ def test_eval_errors_are_one_line_with_hint(ws, files, tmp_path):
     assert res.exit_code == 2 and "nothing to evaluate" in res.stderr
     res = _run(ws, "eval", "nope", "--model", str(JARVIS))
     assert res.exit_code == 2
+
+
+def test_eval_defaults_to_the_training_runs_held_out_clips(ws, files):
+    """Without --positives, `eval` uses the clips phase's eval_positive split."""
+    paths = ws.project("hey_jarvis")
+    clips = sorted(files["pos"].glob("*.wav"))[:3]
+    held = ws.cache / "tts"
+    held.mkdir(parents=True)
+    rel = []
+    for c in clips:
+        shutil.copy(c, held / c.name)
+        rel.append(f"cache/tts/{c.name}")
+    (paths.clips / "phase.json").write_text(json.dumps(
+        {"complete": True, "summary": {"plan": {"splits": {"eval_positive": rel}}}}))
+    res = _run(ws, "eval", "hey_jarvis", "--model", str(JARVIS), "--audio",
+               str(files["talk"]), "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["n_positive"] == 3 and out["n_near_miss"] == 0

@@ -91,7 +91,7 @@ def _report_table(r: Any) -> Table:
         c = r.recommended
         from easy_oww.evaluate.report import MIN_RECOMMEND_HOURS
 
-        verdict = "meets" if c.met else "cannot meet"
+        verdict = "meets the target" if c.met else "cannot meet the target"
         if r.negative_hours < MIN_RECOMMEND_HOURS:
             verdict += "; too little negative audio to trust"
         t.add_row(f"threshold for {c.target_fp_per_hour:g} FP/h",
