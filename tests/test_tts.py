@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -113,7 +114,7 @@ def _zero_crossing_rate(a: np.ndarray) -> float:
     return float(np.mean(s[1:] != s[:-1]))
 
 
-def test_piper_voices_from_workspace_folder(workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_piper_voices_from_workspace_folder(workspace: Any, tmp_path: Path) -> None:
     import json
 
     model = workspace.voices / "en_GB-test-low" / "en_GB-test-low.onnx"
@@ -186,7 +187,7 @@ def test_piper_variation_jitters_noise_around_the_voice_defaults() -> None:
     assert slow["length_scale"] == pytest.approx(2.4)  # 1/speed, x pitch (re-read faster)
 
 
-def test_corrupt_piper_model_is_a_clear_error(workspace) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_piper_model_is_a_clear_error(workspace: Any) -> None:
     import json
 
     from easy_oww.errors import EasyOWWError

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def _request(text: str, **kw: object) -> SynthesisRequest:
     return SynthesisRequest(text, oa.list_voices()[0], **kw)  # type: ignore[arg-type]
 
 
-def test_success_gives_16k_audio_and_sends_the_request(fake) -> None:  # type: ignore[no-untyped-def]
+def test_success_gives_16k_audio_and_sends_the_request(fake: Any) -> None:
     state, url = fake
     audio, sr = oa.synthesize(_request("hey jarvis", speed=1.2), _settings(url))
     assert sr == oa.PCM_RATE and abs(len(audio) - 0.5 * sr) < 2
@@ -97,13 +98,13 @@ def test_success_gives_16k_audio_and_sends_the_request(fake) -> None:  # type: i
     assert state.auth == ["Bearer sk-test"]
 
 
-def test_429_then_success_retries_with_backoff(fake) -> None:  # type: ignore[no-untyped-def]
+def test_429_then_success_retries_with_backoff(fake: Any) -> None:
     state, url = fake
     audio, _ = oa.synthesize(_request("busy jarvis"), _settings(url))
     assert len(audio) > 0 and len(state.calls) == 2
 
 
-def test_persistent_failure_and_client_errors_raise(fake) -> None:  # type: ignore[no-untyped-def]
+def test_persistent_failure_and_client_errors_raise(fake: Any) -> None:
     state, url = fake
     with pytest.raises(oa.TTSError, match="after 3 tries"):
         oa.synthesize(_request("service down"), _settings(url, retries=2))
@@ -113,7 +114,7 @@ def test_persistent_failure_and_client_errors_raise(fake) -> None:  # type: igno
     assert len(state.calls) == 4  # no retry on 4xx other than 429
 
 
-def test_batch_runs_in_parallel_with_cost_and_cache(fake, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_batch_runs_in_parallel_with_cost_and_cache(fake: Any, tmp_path: Path) -> None:
     state, url = fake
     reqs = [_request(f"phrase number {i}" + (" busy" if i == 3 else ""), seed=i)
             for i in range(12)]
@@ -129,7 +130,7 @@ def test_batch_runs_in_parallel_with_cost_and_cache(fake, tmp_path: Path) -> Non
     assert again == paths and len(state.calls) == 13  # cached: no new requests
 
 
-def test_usage_reports_actual_cost(fake) -> None:  # type: ignore[no-untyped-def]
+def test_usage_reports_actual_cost(fake: Any) -> None:
     _, url = fake
     reqs = [_request("hello there"), _request("good morning")]
     saved: list[int] = []

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,8 @@ def voice_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     server.server_close()
 
 
-def test_download_picks_most_speakers_and_installs(invoke, workspace, voice_server) -> None:  # type: ignore[no-untyped-def]
+def test_download_picks_most_speakers_and_installs(invoke: Any, workspace: Any,
+                                                   voice_server: Path) -> None:
     result = invoke("voices", "download", "--language", "en_US", "--count", "2")
     assert result.exit_code == 0, result.output
     assert "en_US-crowd-high" in result.output and "en_US-alpha-medium" in result.output
@@ -77,7 +79,8 @@ def test_download_picks_most_speakers_and_installs(invoke, workspace, voice_serv
     assert done.exit_code == 0 and "already installed" in done.output
 
 
-def test_language_family_and_unknown_language(invoke, workspace, voice_server) -> None:  # type: ignore[no-untyped-def]
+def test_language_family_and_unknown_language(invoke: Any, workspace: Any,
+                                              voice_server: Path) -> None:
     result = invoke("voices", "download", "--language", "en", "--count", "2")
     assert result.exit_code == 0, result.output
     assert "en_US-crowd-high" in result.output and "en_GB-brit-medium" in result.output
@@ -85,8 +88,8 @@ def test_language_family_and_unknown_language(invoke, workspace, voice_server) -
     assert bad.exit_code == 2 and "no voices for 'xx_XX'" in bad.output
 
 
-def test_offline_download_points_to_embedded_voices(invoke, workspace,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_offline_download_points_to_embedded_voices(invoke: Any, workspace: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(catalog.URL_ENV, "http://127.0.0.1:9")  # nothing listens on port 9
     result = invoke("voices", "download")
     assert result.exit_code == 2
@@ -96,7 +99,7 @@ def test_offline_download_points_to_embedded_voices(invoke, workspace,
     assert "Traceback" not in result.output
 
 
-def test_list_without_catalogue_shows_embedded_voices(invoke) -> None:  # type: ignore[no-untyped-def]
+def test_list_without_catalogue_shows_embedded_voices(invoke: Any) -> None:
     result = invoke("voices", "list")
     assert result.exit_code == 0, result.output
     assert "en-gb-x-rp" in result.output and "en_US-joe-medium" in result.output

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from easy_oww.text.phonetics import PHONES, VOWELS, cmu, search_key, word_pronunciations
 
+PhoneIndex = dict[tuple[str, ...], tuple[str, ...]]
 VOCAB_SIZE = 60000  # most frequent English words considered
 _ALPHA = re.compile(r"^[a-z]+(?:'[a-z]+)?$")
 
@@ -31,7 +32,7 @@ def vocabulary() -> dict[str, int]:
 
 
 @functools.cache
-def _index() -> tuple[dict[tuple[str, ...], tuple[str, ...]], dict[tuple[str, ...], tuple[str, ...]]]:
+def _index() -> tuple[PhoneIndex, PhoneIndex]:
     """(phones -> words, rhyme part -> words) over the vocabulary, most common first."""
     by_phones: dict[tuple[str, ...], list[str]] = {}
     by_rhyme: dict[tuple[str, ...], list[str]] = {}

@@ -25,7 +25,8 @@ CATALOG_FILE = "voices.json"
 URL_ENV = "EASY_OWW_PIPER_VOICES_URL"  # a mirror (or a test server) instead of Hugging Face
 QUALITY_RANK = {"medium": 0, "high": 1, "low": 2, "x_low": 3}
 OFFLINE_HINT = ("the embedded voices work offline: espeak-ng (all English accents and "
-                "variants) and the packaged Piper voice en_US-joe-medium; see `easy-oww voices list`")
+                "variants) and the packaged Piper voice en_US-joe-medium; "
+                "see `easy-oww voices list`")
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ class EspeakEngine:
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
     def phonemes(self, text: str, voice: str = "en-us") -> list[list[str]]:
-        """IPA phonemes per word (stress marks kept), e.g. [["h", "ˈeɪ"], ["z", "ˈɔːɹ", ...]]."""
+        """IPA phonemes per word, stress marks kept: [["h", "ˈeɪ"], ["z", "ˈɔːɹ", ...]]."""
         with self.lock:
             self.set_voice(voice)
             buf = ctypes.c_char_p(text.encode("utf-8"))

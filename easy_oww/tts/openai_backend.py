@@ -156,7 +156,8 @@ def _post(client: Any, settings: Settings, body: dict[str, Any], usage: Usage | 
                 usage.retries += 1
         time.sleep(delay)
     raise TTSError(f"OpenAI speech request failed after {settings.max_retries + 1} tries ({last})",
-                   "the service is busy or down; run the command again later (finished clips are kept)")
+                   "the service is busy or down; run the command again later "
+                   "(finished clips are kept)")
 
 
 def _decode(data: bytes, request: SynthesisRequest) -> tuple[np.ndarray, int]:
@@ -164,7 +165,8 @@ def _decode(data: bytes, request: SynthesisRequest) -> tuple[np.ndarray, int]:
     return pcm.astype(np.float32) / 32768.0, round(PCM_RATE * request.pitch)
 
 
-def synthesize(request: SynthesisRequest, settings: Settings | None = None) -> tuple[np.ndarray, int]:
+def synthesize(request: SynthesisRequest,
+               settings: Settings | None = None) -> tuple[np.ndarray, int]:
     httpx = require("httpx", "openai", "OpenAI speech synthesis")
     settings = settings or Settings.from_env()
     with httpx.Client() as client:

@@ -127,8 +127,8 @@ def _load(path: str) -> Any:
             except Exception as exc:  # noqa: BLE001 - ORT/config raise many unrelated types
                 raise EasyOWWError(
                     f"Piper voice {Path(path).name} cannot be loaded ({type(exc).__name__})",
-                    f"model or config incomplete or corrupt: delete {path} (and its .json), download "
-                    "it again with `easy-oww voices download`") from None
+                    f"model or config incomplete or corrupt: delete {path} (and its "
+                    ".json), download it again with `easy-oww voices download`") from None
             _LOADED[path] = piper_voice.PiperVoice(session=session, config=cfg)
         return _LOADED[path]
 

@@ -91,7 +91,8 @@ def trim_silence(audio: np.ndarray, sr: int = SAMPLE_RATE, pad_s: float = PAD_SE
     # pad with digital silence where the clip had less than `pad` around the speech
     before = pad - (loud[0] * frame - start)
     after = pad - (end - (loud[-1] + 1) * frame)
-    return np.concatenate([np.zeros(before, audio.dtype), out, np.zeros(max(0, after), audio.dtype)])
+    zeros = np.zeros
+    return np.concatenate([zeros(before, audio.dtype), out, zeros(max(0, after), audio.dtype)])
 
 
 def postprocess(audio: np.ndarray, sr: int) -> np.ndarray:
