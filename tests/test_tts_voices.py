@@ -104,3 +104,10 @@ def test_list_without_catalogue_shows_embedded_voices(invoke: Any) -> None:
     assert result.exit_code == 0, result.output
     assert "en-gb-x-rp" in result.output and "en_US-joe-medium" in result.output
     assert "voices download" in result.output
+
+
+def test_list_refresh_fetches_the_catalogue(invoke: Any, voice_server: Path) -> None:
+    result = invoke("voices", "list", "--refresh", "--language", "en_GB")
+    assert result.exit_code == 0, result.output
+    assert "en_GB-brit-medium" in result.output and "download" in result.output
+    assert "en_US-crowd-high" not in result.output

@@ -45,8 +45,11 @@ def _summarise(voices: list[Voice]) -> list[tuple[str, str, str, str, str]]:
 @click.option("--language", default=None, help="Only downloadable voices of this language "
               "(e.g. en_US, or en for every English variety).")
 @click.option("--json", "as_json", is_flag=True, help="Print every voice id as JSON.")
+@click.option("--refresh", is_flag=True,
+              help="Download the Piper catalogue first (otherwise the cached copy is used).")
 @pass_state
-def list_voices_cmd(state: AppState, language: str | None, as_json: bool) -> None:
+def list_voices_cmd(state: AppState, language: str | None, as_json: bool,
+                    refresh: bool) -> None:
     """Every usable voice by backend, and Piper voices that can be downloaded."""
     from easy_oww.tts import catalog
     from easy_oww.tts.synth import list_voices
@@ -58,7 +61,7 @@ def list_voices_cmd(state: AppState, language: str | None, as_json: bool) -> Non
     backends = ("espeak", "piper", "openai") if openai_ready else ("espeak", "piper")
     voices = list_voices(ws, backends=backends)
     installed = catalog.installed_keys(ws)
-    cat = catalog.cached_catalog(ws)
+    cat = catalog.load_catalog(ws, refresh=True) if refresh else catalog.cached_catalog(ws)
     downloadable = [c for c in cat if c.key not in installed
                     and (language is None or catalog.matches_language(c, language))]
     if as_json:
