@@ -132,7 +132,7 @@ def _loop(state: AppState, session: RecordingSession, prompts: list[str], countd
         choice = _ask(state, "arsq" if take.ok else "rsq")
         if choice == "a":
             path = session.accept(take)
-            state.err.print(f"[green]saved[/] {path.name}")
+            state.err.print(f"[green]saved[/] {path.name}", highlight=False)
             number += 1
         elif choice == "r":
             session.rerecord()
@@ -159,17 +159,21 @@ def _meter(state: AppState) -> Iterator[LevelFn]:
     from rich.live import Live
 
     with Live(Text(""), console=state.err, refresh_per_second=20, transient=True) as live:
+        peak = [-100.0]
+
         def update(db: float) -> None:
-            live.update(level_bar(db))
+            peak[0] = max(peak[0], db)
+            live.update(level_bar(db, peak[0]))
         yield update
 
 
-def level_bar(db: float, width: int = 40) -> Text:
-    """A coloured bar for an input level in dBFS (-60 .. 0)."""
+def level_bar(db: float, peak: float | None = None, width: int = 40) -> Text:
+    """A coloured bar for an input level in dBFS (-60 .. 0), with the loudest so far."""
     filled = round(min(1.0, max(0.0, (db + 60.0) / 60.0)) * width)
     colour = "red" if db > -3 else "yellow" if db > -12 else "green" if db > -40 else "blue"
+    tail = f" {db:4.0f} dBFS" + (f"  (loudest {peak:4.0f})" if peak is not None else "")
     return Text.assemble(("● REC ", "bold red"), ("█" * filled, colour),
-                         ("░" * (width - filled), "dim"), f" {db:4.0f} dBFS")
+                         ("░" * (width - filled), "dim"), tail)
 
 
 def _show_check(state: AppState, take: Take) -> None:
@@ -249,7 +253,10 @@ def _choose_device(state: AppState, project: Project, devices: list[DeviceInfo],
     assert default is not None
     if len(devices) > 1 and is_interactive():
         state.err.print(_devices_table(devices, None))
-        answer = click.prompt("Microphone number", default=str(default.index), err=True)
+        try:
+            answer = click.prompt("Microphone number", default=str(default.index), err=True)
+        except click.Abort:  # Ctrl-C or end of input: nothing recorded, exit 130
+            raise KeyboardInterrupt from None
         chosen = resolve_device(devices, answer)
         assert chosen is not None
         _remember(project, chosen)
