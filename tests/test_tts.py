@@ -160,10 +160,15 @@ def test_synthesize_many_caches_and_keeps_order(tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_synthesize_many_in_worker_processes(tmp_path: Path) -> None:
+def test_synthesize_many_in_worker_processes(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synth_mod, "WORKER_MAX_BATCHES", 1)  # 3 batches: two pools in turn
     voices = [v for v in list_voices(backends=("espeak",))][:40]
     plan = plan_requests(["hey jarvis"], voices, 40, seed=3, speed=(0.9, 1.1), pitch=(1, 1))
-    paths = synthesize_many(plan, tmp_path / "c", workers=2)
+    done: list[int] = []
+    paths = synthesize_many(plan, tmp_path / "c", workers=2,
+                            progress=lambda t, d, n: done.append(d))
+    assert done[-1] == 40 and done == sorted(done)
     assert all(p.exists() for p in paths)
     for i in (0, 5, 39):  # same bytes as in this process, whichever worker made them
         assert np.array_equal(load_audio(paths[i]), synthesize(plan[i]))

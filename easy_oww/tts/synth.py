@@ -42,6 +42,7 @@ PEAK = 0.9
 TRIM_DB = 40.0  # frames quieter than peak-40 dB at the edges are silence
 BATCH = 16  # requests per worker task
 WAV_HEADER_BYTES = 44
+WORKER_MAX_BATCHES = 400  # a worker process is replaced after this many batches
 ESPEAK_CLIPS_PER_WORKER = 500  # automatic worker count: no process for fewer clips than this
 
 
@@ -215,6 +216,15 @@ def _run_local(requests: Sequence[SynthesisRequest], indices: list[int], workers
                 save(i, audio)
         return
     threads = max(1, (os.cpu_count() or 1) // n_workers)
+    # A fresh pool every WORKER_MAX_BATCHES batches per worker: espeak-ng leaks ~3 KB per
+    # voice load. (Not max_tasks_per_child: it deadlocks in CPython 3.11-3.14, gh-115634.)
+    per_pool = WORKER_MAX_BATCHES * n_workers
+    for start in range(0, len(batches), per_pool):
+        _run_pool(batches[start:start + per_pool], n_workers, threads, save)
+
+
+def _run_pool(batches: list[list[tuple[int, SynthesisRequest]]], n_workers: int, threads: int,
+              save: Callable[[int, np.ndarray], None]) -> None:
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init,
                                 initargs=(threads,)) as pool:
