@@ -157,3 +157,21 @@ def test_cli_import_table_and_exit_codes(invoke, tmp_path: Path, project: Projec
 def test_cli_import_needs_a_path(invoke, project: ProjectPaths) -> None:  # type: ignore[no-untyped-def]
     result = invoke("import", "jarvis")
     assert result.exit_code == 2 and "PATH" in result.output
+
+
+def test_unreadable_file_is_refused(tmp_path: Path, project: ProjectPaths,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    locked = write(tmp_path / "locked.wav", speech(12))
+    real_open = builtins.open
+
+    def deny(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file) == str(locked):
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", deny)  # chmod 0 does not stop root
+    result = import_audio(project, [locked])
+    assert result.refused[0].code == "unreadable"
+    assert result.refused[0].reason == "cannot be read: Permission denied"

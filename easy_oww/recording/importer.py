@@ -92,8 +92,13 @@ def existing_hashes(folder: Path) -> dict[str, Path]:
 
 def _load(path: Path) -> np.ndarray | Refused:
     """The decoded samples, or the reason the file cannot be used."""
-    if path.stat().st_size == 0:
-        return Refused(path, "empty", "empty file (0 bytes)")
+    try:
+        if path.stat().st_size == 0:
+            return Refused(path, "empty", "empty file (0 bytes)")
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return Refused(path, "unreadable", f"cannot be read: {exc.strerror or exc}")
     try:
         return load_audio(path)
     except AudioError as exc:
