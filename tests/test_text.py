@@ -97,3 +97,10 @@ def test_adversarial_moves_the_word_boundary() -> None:
     out = set(adversarial_phrases("alexa", 1000, seed=0))
     assert out & {"a lexus", "the lexus", "a lexie", "i lexus", "the lex", "a lex"}
     assert "a lexa" not in out  # the homophone split is rejected
+
+
+def test_non_ascii_wake_word_works() -> None:
+    assert words("Hey Jürgen, it's 3 o'clock!") == ["hey", "jürgen", "it's", "3", "o'clock"]
+    out = adversarial_phrases("hey jürgen", 300, seed=0)
+    assert len(out) == 300 and all(is_safe_negative(p, "hey jürgen") for p in out)
+    assert not is_safe_negative("HEY JÜRGEN!", "hey jürgen")

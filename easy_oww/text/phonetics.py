@@ -20,7 +20,7 @@ VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AX", "AY", "EH", "ER", "EY", 
                     "OW", "OY", "UH", "UW"})
 PHONES = tuple(sorted(VOWELS | {"B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N",
                                 "NG", "P", "R", "S", "SH", "T", "TH", "V", "W", "Y", "Z", "ZH"}))
-WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 # espeak-ng en-us IPA -> ARPAbet (after stress and length marks are removed); longest first.
 _IPA = {
