@@ -23,7 +23,7 @@ import numpy as np
 
 from easy_oww.audio.io import resample, to_int16, wav_bytes
 from easy_oww.contract import SAMPLE_RATE
-from easy_oww.fsutil import remove_stale_temps, stable_hash
+from easy_oww.fsutil import stable_hash
 from easy_oww.progress import ProgressFn
 from easy_oww.rng import item_rng
 from easy_oww.tts.types import SynthesisRequest, Voice
@@ -140,6 +140,19 @@ def write_clip(path: Path, audio: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def _remove_old_temps(cache_dir: Path, age_s: float = 3600.0) -> None:
+    """Temp files of killed runs; young ones may belong to another run sharing the cache."""
+    import time
+
+    now = time.time()
+    for tmp in cache_dir.glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > age_s:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
 def _worker_init(threads: int) -> None:
     from easy_oww.tts import piper_backend
 
@@ -170,7 +183,7 @@ def synthesize_many(requests: Sequence[SynthesisRequest], cache_dir: Path, *, wo
     """
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(cache_dir)
+    _remove_old_temps(cache_dir)
     paths = [cache_path(cache_dir, r) for r in requests]
     todo: dict[Path, int] = {}
     for i, p in enumerate(paths):
