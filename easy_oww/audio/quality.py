@@ -94,8 +94,9 @@ def check_quality(audio: np.ndarray, sr: int = SAMPLE_RATE,
     noise_floor = float(np.percentile(energies, 10))
     speech_level = float(np.percentile(energies, 95))
     snr = speech_level - noise_floor
-    # A frame is active when it is well above the floor and not digital silence.
-    active = float(np.mean((energies > noise_floor + 10.0) & (energies > -60.0)))
+    # A frame is active when it is nearer the speech level than the floor (so the share of
+    # active frames means the same at any SNR) and not digital silence.
+    active = float(np.mean((energies > noise_floor + 0.5 * snr) & (energies > -60.0)))
 
     findings: list[Finding] = []
 
