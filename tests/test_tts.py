@@ -151,6 +151,10 @@ def test_synthesize_many_caches_and_keeps_order(tmp_path: Path,
                             progress=lambda t, d, n: seen.append((t, d, n)))
     assert len(paths) == 7 and paths[0] == paths[6] and len(set(paths)) == 6
     assert seen[-1] == ("tts", 6, 6)
+    import soundfile as sf
+
+    info = sf.info(str(paths[0]))
+    assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
     for p, r in zip(paths, plan):
         assert np.array_equal(load_audio(p), synthesize(r))
     calls = []
