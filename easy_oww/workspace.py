@@ -71,6 +71,10 @@ class ProjectPaths:
         return self.root / "features"
 
     @property
+    def negative_audio(self) -> Path:
+        return self.root / "negative_audio"  # embedded long negative audio, split val/test
+
+    @property
     def training(self) -> Path:
         return self.root / "training"
 

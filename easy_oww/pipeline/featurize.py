@@ -123,10 +123,12 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
                                workers=config.features.workers,
                                shard_size=config.features.shard_size,
                                threads=config.features.onnx_threads, device=device,
+                               fingerprint=sources.fingerprint(),
                                progress=_named(progress, f"features: {name}"))
-        counts[name] = res.n_items
-    return FeatureSummary(counts, window, {"rirs": list(sources.rir_names),
-                                           "noises": list(sources.noise_names)})
+        counts[name] = res.count
+    return FeatureSummary(counts, window, {"rirs": len(sources.rir_names),
+                                           "noises": list(sources.noise_names),
+                                           "fingerprint": sources.fingerprint()})
 
 
 def _named(progress: ProgressFn | None, task: str) -> ProgressFn | None:

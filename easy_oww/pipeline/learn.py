@@ -50,7 +50,7 @@ def training_data(ws: Workspace, paths: ProjectPaths, config: ProjectConfig) -> 
         weights = [w for w in weights]
         weights.append(PRECOMPUTED_WEIGHT / (1 - PRECOMPUTED_WEIGHT) * ours / max(1, len(extra)))
         log.info("training with %d downloaded precomputed negative windows", len(extra))
-    stream_dir = paths.features / "negative_audio"
+    stream_dir = paths.negative_audio
     meta = _stream_meta(stream_dir)
     val_pos = held_out("val_positive")
     if val_pos is None:

@@ -27,7 +27,7 @@ FRAMES_PER_HOUR = 3600 * 1000 // FRAME_MS  # 45,000
 
 
 def validation_hours(test_hours: float) -> float:
-    return max(0.25, 0.5 * test_hours)
+    return max(0.05, 0.5 * test_hours)
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -47,8 +47,30 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     n_val = int(round(val_hours * FRAMES_PER_HOUR))
     if len(stream) < n_val + FRAMES_PER_HOUR * test_hours * 0.95:
         raise RuntimeError(f"negative audio too short: {len(stream)} frames")
+    test = stream[n_val:]
+    source = [audio.describe()]
+    downloaded = _downloaded_stream(ws)
+    if downloaded is not None:
+        test = np.concatenate([test, downloaded])
+        source.append(f"openWakeWord validation features ({len(downloaded) / FRAMES_PER_HOUR:.1f} h)")
     save_npy(directory / "val_stream.npy", stream[:n_val])
-    save_npy(directory / "test_stream.npy", stream[n_val:])
-    return {"val_hours": n_val / FRAMES_PER_HOUR,
-            "test_hours": (len(stream) - n_val) / FRAMES_PER_HOUR,
-            "source": audio.describe() if hasattr(audio, "describe") else str(audio)}
+    save_npy(directory / "test_stream.npy", test)
+    return {"val_hours": n_val / FRAMES_PER_HOUR, "test_hours": len(test) / FRAMES_PER_HOUR,
+            "source": "; ".join(source)}
+
+
+def _downloaded_stream(ws: Workspace) -> np.ndarray | None:
+    """openWakeWord's downloaded false-positive validation features ([T, 96]) if present."""
+    try:
+        from easy_oww.datasets import validation_features
+    except ImportError:
+        return None
+    path = validation_features(ws)
+    if path is None:
+        return None
+    arr = np.load(path, mmap_mode="r")
+    if arr.ndim != 2:
+        log.info("%s holds windows, not a stream: not used for false positives per hour",
+                 path.name)
+        return None
+    return np.asarray(arr, dtype=np.float32)

@@ -48,8 +48,8 @@ def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
     adv_dir = paths.features / "eval_adversarial"
     adv = (model.score_windows(open_features(adv_dir).load_all())
            if adv_dir.is_dir() and len(open_features(adv_dir)) else np.zeros(0, np.float32))
-    neg_meta = _summary(paths.features / "negative_audio")
-    test_stream = np.load(paths.features / "negative_audio" / "test_stream.npy", mmap_mode="r")
+    neg_meta = _summary(paths.negative_audio)
+    test_stream = np.load(paths.negative_audio / "test_stream.npy", mmap_mode="r")
     neg = stream_scores(model, test_stream)
     hours = float(neg_meta["test_hours"])
     debounce = m.debounce_frames_for(ev.debounce_s)

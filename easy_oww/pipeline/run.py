@@ -209,7 +209,7 @@ def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
     ev = run.config.evaluation
     key = {"hours": ev.negative_hours, "seed": run.config.seed,
            "wake_word": run.config.wake_word, "version": 1}
-    directory = run.paths.features / "negative_audio"
+    directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: negative_streams(run.ws, run.config, directory,
                                               progress=run.progress))

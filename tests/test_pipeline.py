@@ -1,0 +1,158 @@
+"""The train pipeline end to end on a tiny project (real espeak-ng speech, real front end)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from easy_oww.config import load_config
+from easy_oww.errors import LockedError
+from easy_oww.pipeline import run_train
+from easy_oww.pipeline.phases import project_lock
+from easy_oww.project import create_project
+from easy_oww.workspace import Workspace, init_workspace
+
+TINY = {
+    "clips": {"n_positive": 40, "n_adversarial": 40, "n_negative_speech": 40,
+              "n_eval_positive": 12, "n_eval_adversarial": 12},
+    "tts": {"backends": ["espeak"]},
+    "augment": {"rounds": 1},
+    "features": {"workers": 1, "shard_size": 32},
+    "training": {"steps": 120, "validate_every": 40, "batch_size": 32, "threads": 1},
+    "evaluation": {"negative_hours": 0.05},
+}
+
+
+def tiny_project(ws: Workspace, name: str = "tiny") -> Path:
+    project = create_project(ws, name, "hey jarvis")
+    data = yaml.safe_load(project.paths.config.read_text())
+    for section, values in TINY.items():
+        data[section].update(values)
+    project.paths.config.write_text(yaml.safe_dump(data))
+    load_config(project.paths.config)  # still valid
+    return project.paths.root
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    ws = init_workspace(tmp_path_factory.mktemp("pipe") / "ws")
+    from easy_oww.datasets import dataset_path, get_dataset
+
+    fake = dataset_path(ws, get_dataset("acav100m_features"))
+    fake.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    np.save(fake, rng.standard_normal((200, 16, 96)).astype(np.float16))
+    tiny_project(ws)
+    report = run_train(ws, "tiny")
+    return ws, report
+
+
+@pytest.mark.slow
+def test_train_end_to_end(trained) -> None:
+    ws, report = trained
+    assert [p.name for p in report.phases] == ["clips", "features", "negative audio",
+                                               "training", "export", "evaluation"]
+    assert not any(p.skipped for p in report.phases)
+    assert report.model_path.is_file() and report.card_path.is_file()
+    m = report.metrics
+    assert 0.0 <= m["recall"] <= 1.0 and m["fp_per_hour"] >= 0.0
+    assert m["positives"] == 12 and m["near_miss_clips"] == 12
+    assert 0 < m["threshold"] < 1
+    # the downloaded (here: fake) precomputed negatives were used, and the report says so
+    assert m["data"]["precomputed_negatives"] == 200
+    paths = ws.project("tiny")
+    assert paths.test_results.is_file() and paths.model_card_md.is_file()
+    assert "recommended threshold" in paths.model_card_md.read_text()
+
+
+@pytest.mark.slow
+def test_exported_model_loads_in_openwakeword(trained) -> None:
+    from openwakeword.model import Model
+
+    _, report = trained
+    model = Model(wakeword_model_paths=[str(report.model_path)])
+    for _ in range(8):
+        scores = model.predict(np.zeros(1280, dtype=np.int16))
+    (score,) = scores.values()
+    assert 0.0 <= float(score) <= 1.0
+
+
+@pytest.mark.slow
+def test_rerun_skips_every_phase_and_keeps_the_model(trained) -> None:
+    ws, report = trained
+    before = report.model_path.read_bytes()
+    again = run_train(ws, "tiny")
+    assert all(p.skipped for p in again.phases)
+    assert again.model_path.read_bytes() == before
+    assert again.metrics["recall"] == report.metrics["recall"]
+
+
+@pytest.mark.slow
+def test_config_change_redoes_only_later_phases(trained) -> None:
+    ws, report = trained
+    paths = ws.project("tiny")
+    data = yaml.safe_load(paths.config.read_text())
+    data["training"]["steps"] = 80
+    paths.config.write_text(yaml.safe_dump(data))
+    try:
+        again = run_train(ws, "tiny")
+        skipped = {p.name: p.skipped for p in again.phases}
+        assert skipped == {"clips": True, "features": True, "negative audio": True,
+                           "training": False, "export": False, "evaluation": False}
+    finally:
+        data["training"]["steps"] = TINY["training"]["steps"]
+        paths.config.write_text(yaml.safe_dump(data))
+    restored = run_train(ws, "tiny")
+    assert restored.model_path.read_bytes() == report.model_path.read_bytes()
+
+
+def test_lock_keeps_two_runs_apart(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    tiny_project(ws)
+    with project_lock(ws.project("tiny").lock):
+        with pytest.raises(LockedError, match="another easy-oww run"):
+            run_train(ws, "tiny")
+
+
+def _train_cli(ws: Workspace, name: str) -> subprocess.Popen:
+    env = {**os.environ, "EASY_OWW_WORKSPACE": str(ws.root)}
+    return subprocess.Popen([sys.executable, "-m", "easy_oww", "-q", "train", name], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait_for(path_glob: tuple[Path, str], proc: subprocess.Popen, timeout: float = 240) -> None:
+    folder, pattern = path_glob
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if list(folder.rglob(pattern)):
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"train ended early: {proc.stderr.read().decode()}")
+        time.sleep(0.05)
+    raise AssertionError(f"nothing matched {pattern} in {folder}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["features", "training"])
+def test_kill_9_then_rerun_gives_the_same_model(trained, phase: str) -> None:
+    ws, report = trained
+    name = f"killed_{phase}"
+    tiny_project(ws, name)
+    paths = ws.project(name)
+    proc = _train_cli(ws, name)
+    if phase == "features":
+        _wait_for((paths.features, "shard_*.npy"), proc)
+    else:
+        _wait_for((paths.training, "state.pt"), proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = run_train(ws, name)
+    assert resumed.model_path.read_bytes() == report.model_path.read_bytes()
