@@ -130,3 +130,18 @@ def test_dipco_is_added_when_present(tmp_path, small_chunks, monkeypatch):
     assert audio.embeddings(include_dipco=True).shape[0] == \
         sum(p.load_features().shape[0] for p in audio.parts)
     assert "DiPCo" in audio.describe()
+
+
+def test_place_past_the_end_of_a_chunk_is_a_no_op() -> None:
+    """Bug: babble shifted past a chunk's end broke chunk generation (broadcast error)."""
+    from easy_oww.evaluate.negative_audio import _place, make_chunk
+
+    out = np.zeros(100, np.float32)
+    assert _place(out, np.ones(50, np.float32), 120, 1.0) == 120
+    assert not out.any()
+    assert _place(out, np.ones(50, np.float32), 80, 1.0) == 100
+    assert out[80:].sum() == 20
+    pool = [np.ones(16000 * 3, np.float32) * 0.1 for _ in range(4)]
+    for seed in range(30):  # enough chunks that babble lands past the end
+        chunk = make_chunk(pool, 4.0, np.random.default_rng(seed))
+        assert chunk.shape == (64000,) and np.isfinite(chunk).all()

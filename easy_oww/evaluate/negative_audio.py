@@ -306,9 +306,12 @@ def _background(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> int:
+    """Mix `clip` into `out` from sample `at`, cut at the end of `out` (or not at all when
+    `at` lies past it: babble can be shifted beyond the chunk's end)."""
     end = min(len(out), at + len(clip))
-    out[at:end] += clip[:end - at] * gain
-    return end
+    if end > at:
+        out[at:end] += clip[:end - at] * gain
+    return max(end, at)
 
 
 def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Generator) -> np.ndarray:
