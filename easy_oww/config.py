@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -67,14 +67,14 @@ class ClipsConfig(_Section):
                                  description="held-out positive clips for evaluation")
     n_eval_adversarial: int = Field(200, ge=0, le=100_000,
                                     description="held-out near-miss clips for evaluation")
-    clip_duration: Union[str, float] = Field(
+    clip_duration: str | float = Field(
         "auto", description="training window in seconds, or 'auto' (derived from positives)")
     real_positive_weight: int = Field(
         5, ge=1, le=100, description="times each real recording is repeated among positives")
 
     @field_validator("clip_duration", mode="before")
     @classmethod
-    def _duration(cls, v: object) -> Union[str, float]:
+    def _duration(cls, v: object) -> str | float:
         if v == "auto":
             return "auto"
         if isinstance(v, (int, float)) and not isinstance(v, bool) and 1.0 <= float(v) <= 10.0:
@@ -88,9 +88,9 @@ class TTSConfig(_Section):
     backends: list[Literal["espeak", "piper", "openai"]] = Field(
         default_factory=lambda: ["espeak", "piper"],
         description="backends to use; unavailable optional ones are skipped with a notice")
-    espeak_voices: Union[Literal["all"], list[str]] = Field(
+    espeak_voices: Literal["all"] | list[str] = Field(
         "all", description="espeak-ng voices: 'all' English voices/variants or a list")
-    piper_voices: Union[Literal["all"], list[str]] = Field(
+    piper_voices: Literal["all"] | list[str] = Field(
         "all", description="Piper voices: 'all' installed or a list of names")
     speed: Range = Field((0.8, 1.25), description="speaking-rate factor range")
     pitch: Range = Field((0.8, 1.2), description="pitch factor range")
@@ -208,7 +208,7 @@ class ProjectConfig(_Section):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
-    audio_device: Union[str, int, None] = Field(None, description="remembered microphone")
+    audio_device: str | int | None = Field(None, description="remembered microphone")
 
     @field_validator("wake_word")
     @classmethod

@@ -48,7 +48,7 @@ def total_ram_bytes() -> int | None:
 def detect_gpu() -> str | None:
     """Name of a CUDA GPU if torch sees one or the ONNX Runtime CUDA provider exists."""
     try:
-        import torch  # noqa: PLC0415 - optional, heavy
+        import torch
 
         if torch.cuda.is_available():
             return f"{torch.cuda.get_device_name(0)} (PyTorch CUDA)"

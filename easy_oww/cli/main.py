@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "init": "easy_oww.cli.workspace_cmds:init_cmd",
     "create": "easy_oww.cli.project_cmds:create_cmd",
     "list": "easy_oww.cli.project_cmds:list_cmd",
+    "train": "easy_oww.cli.train_cmds:train_cmd",
     "record": "easy_oww.cli.record_cmds:record_cmd",
     "record-negative": "easy_oww.cli.record_cmds:record_negative_cmd",
     "import": "easy_oww.cli.record_cmds:import_cmd",
@@ -68,7 +69,7 @@ class LazyGroup(click.Group):
             click.echo("\ninterrupted: finished work is kept; run the command again to resume",
                        err=True)
             ctx.exit(EXIT_INTERRUPTED)
-        except Exception as exc:  # noqa: BLE001 - the top-level bug handler
+        except Exception as exc:
             state = _state(ctx)
             if state.debug:
                 raise

@@ -358,12 +358,16 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         f"- negative clips: {d.get('negative_clips', 0)}",
         f"- long negative audio: {sum(p.get('hours', 0) for p in d.get('long_audio', [])):.2f} h",
     ]
+    if card.get("threshold_source"):
+        lines += ["", f"The threshold was chosen on {card['threshold_source']}; the figures "
+                  "above come from held-out clips and audio that neither training nor "
+                  "threshold selection saw."]
     training = card.get("training_data") or card.get("training")
     if isinstance(training, dict):
         lines += ["", "## Training data", ""]
         lines += [f"- {k}: {v}" for k, v in training.items()]
-    usage = ("Use in openWakeWord: `Model(wakeword_models=[\"<file>.onnx\"], "
-             "inference_framework=\"onnx\")` and compare scores with the recommended "
-             "threshold.")
+    usage = ("Use in openWakeWord 0.6: `Model(wakeword_models=[\"<file>.onnx\"], "
+             "inference_framework=\"onnx\")` (0.4: `Model(wakeword_model_paths=[...])`) "
+             "and compare scores with the recommended threshold.")
     lines += ["", usage, ""]
     return "\n".join(lines)

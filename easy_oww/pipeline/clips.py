@@ -66,7 +66,7 @@ def split_voices(voices: list[Any], fraction: float, seed: int) -> tuple[list[An
         by_backend.setdefault(v.backend, []).append(v)
     for group in by_backend.values():
         ranked = sorted(group, key=lambda v: key_to_int(f"{seed}:{v.id}"))
-        k = int(round(len(ranked) * fraction))
+        k = round(len(ranked) * fraction)
         if fraction > 0 and len(ranked) >= 2:
             k = max(1, k)
         k = min(k, len(ranked) - 1)
@@ -96,7 +96,7 @@ def select_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:
 
 def split_texts(texts: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
     ranked = sorted(dict.fromkeys(texts), key=lambda t: key_to_int(f"{seed}:{t}"))
-    k = max(1, int(round(len(ranked) * fraction))) if len(ranked) > 1 else 0
+    k = max(1, round(len(ranked) * fraction)) if len(ranked) > 1 else 0
     held, train = ranked[:k], ranked[k:]
     return train, (held or train)
 

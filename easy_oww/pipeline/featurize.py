@@ -57,7 +57,7 @@ def window_samples(config: ProjectConfig, positives: list[Path]) -> int:
     sample = positives[:: max(1, len(positives) // 200)]
     lengths = [sf.info(str(p)).frames for p in sample]
     median = statistics.median(lengths)
-    return max(MIN_WINDOW, int(round(median / 1000.0)) * 1000 + 12_000)
+    return max(MIN_WINDOW, round(median / 1000.0) * 1000 + 12_000)
 
 
 def eval_augment_config(config: AugmentConfig) -> AugmentConfig:

@@ -106,7 +106,7 @@ def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, de
             "val_adversarial_false_accept": result.val_adversarial_false_accept,
             "train_seconds": result.seconds, "history": result.history[-50:],
             "data": data.describe(),
-            "precomputed_negatives": int(len(data.negatives[-1]))
+            "precomputed_negatives": len(data.negatives[-1])
             if _precomputed(ws) is not None else 0}
 
 

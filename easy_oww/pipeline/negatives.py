@@ -44,7 +44,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     audio = ensure_negative_audio(ws, hours=test_hours + val_hours, seed=config.seed,
                                   exclude=config.wake_word, progress=progress)
     stream = np.asarray(audio.embeddings(), dtype=np.float32)
-    n_val = int(round(val_hours * FRAMES_PER_HOUR))
+    n_val = round(val_hours * FRAMES_PER_HOUR)
     if len(stream) < n_val + FRAMES_PER_HOUR * test_hours * 0.95:
         raise RuntimeError(f"negative audio too short: {len(stream)} frames")
     test = stream[n_val:]

@@ -59,7 +59,7 @@ def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
         "wake_word": config.wake_word,
         "model": str(paths.model),
         "threshold": threshold,
-        "threshold_source": "validation (held-out voices, validation negative audio)",
+        "threshold_source": "validation data (held-out voices, a separate part of the negative audio)",
         "recall": m.recall(pos, threshold),
         "fp_per_hour": m.fp_per_hour(neg, threshold, hours, patience=ev.patience,
                                      debounce_frames=debounce),
@@ -109,39 +109,28 @@ def _plot(det: Any, path: Path, title: str) -> None:
 
 
 def write_model_card(paths: ProjectPaths, config: ProjectConfig, r: dict[str, Any]) -> None:
-    """models/NAME.json and NAME.md beside the ONNX model."""
+    """models/NAME.json and NAME.md beside the ONNX model (the same card `eval` updates)."""
+    from easy_oww.evaluate.report import render_card_markdown
+
     card = {"wake_word": config.wake_word, "model_file": paths.model.name,
-            "recommended_threshold": r["threshold"], "recall": r["recall"],
-            "fp_per_hour": r["fp_per_hour"], "near_miss_false_accept_rate":
-            r["near_miss_false_accept_rate"], "negative_hours": r["negative_hours"],
-            "target_fp_per_hour": r["target_fp_per_hour"], "date": r["date"],
-            "tool": f"easy-oww {r['tool_version']}", "preset": config.preset.value,
-            "head": config.training.head.value, "seed": config.seed,
-            "training_data": r["data"],
+            "recommended_threshold": r["threshold"], "threshold_meets_target": r["meets_target"],
+            "threshold_source": r["threshold_source"],
+            "recall": r["recall"], "fp_per_hour": r["fp_per_hour"],
+            "near_miss_false_accept_rate": r["near_miss_false_accept_rate"],
+            "evaluated_at_threshold": r["threshold"],
+            "target_fp_per_hour": r["target_fp_per_hour"], "debounce_s": r["debounce_s"],
+            "patience": config.evaluation.patience, "date": r["date"],
+            "tool_version": r["tool_version"], "tool": "easy-oww",
+            "evaluation_data": {"positive_clips": r["positives"],
+                                "near_miss_clips": r["near_miss_clips"], "negative_clips": 0,
+                                "long_audio": [{"name": str(r["data"]["negative_audio"]),
+                                                "hours": r["negative_hours"]}]},
+            "training_data": {"preset": config.preset.value, "head": config.training.head.value,
+                              "seed": config.seed, "voices": r["data"]["train_voices"],
+                              "held_out_voices": r["data"]["held_out_voices"],
+                              "feature_windows": sum(r["data"]["features"].values()),
+                              "precomputed_negatives": r["data"]["precomputed_negatives"]},
             "input": f"float32 [batch, {MODEL_INPUT_FRAMES}, 96] openWakeWord embeddings",
             "output": "float32 [batch, 1] score in 0..1"}
     atomic_write_json(paths.model_card_json, card)
-    nm = r["near_miss_false_accept_rate"]
-    md = f"""# Wake word model: "{config.wake_word}"
-
-| | |
-|---|---|
-| file | `{paths.model.name}` (openWakeWord ONNX, input [batch, 16, 96]) |
-| recommended threshold | **{r['threshold']:.3f}** |
-| recall (held-out voices, noisy + reverberant) | {r['recall']:.3f} on {r['positives']} clips |
-| false positives per hour | {r['fp_per_hour']:.2f} on {r['negative_hours']:.2f} h of negative audio (debounce {r['debounce_s']} s) |
-| near-miss phrases that fire | {'-' if nm is None else f'{nm:.3f}'} of {r['near_miss_clips']} clips |
-| target false positives per hour | {r['target_fp_per_hour']} |
-| trained | {r['date']} with easy-oww {r['tool_version']}, preset {config.preset.value}, head {config.training.head.value} |
-
-The threshold was chosen on validation data; the numbers above come from separate
-held-out clips and audio that neither training nor threshold selection saw.
-
-```python
-from openwakeword.model import Model
-model = Model(wakeword_models=["{paths.model.name}"], inference_framework="onnx")  # 0.6
-# openwakeword 0.4: Model(wakeword_model_paths=["{paths.model.name}"])
-scores = model.predict(frame_int16_1280)  # fire when score >= {r['threshold']:.3f}
-```
-"""
-    atomic_write_text(paths.model_card_md, md)
+    atomic_write_text(paths.model_card_md, render_card_markdown(card))

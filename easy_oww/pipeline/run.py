@@ -159,7 +159,7 @@ def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: 
             announce(expected)
         plan = _clips_phase(run)
         feat_key, feat = _features_phase(run, plan)
-        neg_key, neg = _negatives_phase(run)
+        neg_key, _ = _negatives_phase(run)
         train_key, trained = _training_phase(run, (feat_key, neg_key))
         export_key, _ = _export_phase(run, train_key)
         _, metrics = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan, feat)
