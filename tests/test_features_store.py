@@ -150,6 +150,36 @@ def test_embed_last_pads_front_and_keeps_the_end() -> None:
     assert embed_last(fe, short, 16).shape == (16, EMBEDDING_DIM)
 
 
+@dataclass
+class BreaksInWorkers:
+    """An audio_fn that cannot be unpickled in another process."""
+
+    parent: int
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        if state["parent"] != os.getpid():
+            raise RuntimeError("cannot load the audio function in a worker")
+        self.__dict__.update(state)
+
+    def __call__(self, job: FeatureJob, rng: np.random.Generator) -> np.ndarray:
+        return np.zeros(32000, dtype=np.int16)
+
+
+@pytest.mark.timeout(120)
+def test_worker_start_failure_reaches_the_parent(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="cannot load the audio function"):
+        extract_features(make_jobs(40), tmp_path, BreaksInWorkers(os.getpid()), seed=0,
+                         workers=2, shard_size=8)
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_bad_device_fails_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(EasyOWWError):
+        extract_features(make_jobs(4), tmp_path, ToneAudio(), seed=0, workers=2,
+                         device="tpu")
+    assert not list(tmp_path.glob("shard_*"))
+
+
 KILL_SCRIPT = """
 import sys
 from pathlib import Path

@@ -26,6 +26,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -126,9 +127,19 @@ class FeatureSet:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(audio_fn: AudioFn, seed: int, frames: int, device: str, threads: int) -> None:
+def _init_worker(audio_fn: bytes, seed: int, frames: int, device: str, threads: int) -> None:
+    # A failing Pool initializer (or unpickling of its arguments) makes the pool respawn
+    # workers forever: keep the error and raise it from the first task instead, so it
+    # reaches the parent. The audio function therefore travels pickled.
+    try:
+        _setup(pickle.loads(audio_fn), seed, frames, device, threads)
+    except Exception as exc:  # noqa: BLE001 - re-raised by _embed_chunk
+        _worker.update(error=exc)
+
+
+def _setup(audio_fn: AudioFn, seed: int, frames: int, device: str, threads: int) -> None:
     _worker.update(audio_fn=audio_fn, seed=seed, frames=frames,
-                   frontend=FrontEnd(threads=threads, device=device))
+                   frontend=FrontEnd(threads=threads, device=device), error=None)
 
 
 def pad_front(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -160,6 +171,8 @@ def embed_last(frontend: FrontEnd, audio: np.ndarray, frames: int) -> np.ndarray
 def _embed_chunk(jobs: list[FeatureJob]) -> np.ndarray:
     """Worker task: each job's audio, embedded whole, its last `frames` frames kept."""
     w = _worker
+    if w.get("error") is not None:
+        raise w["error"]
     return np.stack([
         embed_last(w["frontend"], _clip_audio(j, w["audio_fn"], w["seed"]), w["frames"])
         for j in jobs
@@ -246,6 +259,7 @@ def extract_features(
     plan = {"key": key, "count": len(jobs), "frames": frames, "shard_size": shard_size,
             "shards": len(bounds), "version": FORMAT_VERSION}
     models.model_files()  # fail before any work when the models are missing or wrong
+    FrontEnd(threads=threads, device=device)  # and when the device or threads are wrong
     _prepare(out_dir, key, jobs, plan)
     manifest = out_dir / MANIFEST
     if manifest.is_file() and read_json(manifest).get("key") == key:
@@ -275,9 +289,8 @@ def _run(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob], audio_fn:
          ) -> Generator[tuple[int, np.ndarray], None, None]:
     """Chunks' features in order, from this process or a spawn pool with a bounded window."""
     tasks = _chunks(todo, jobs)
-    init = (audio_fn, seed, frames, device, threads)
     if n_workers == 1 or len(todo) == 0:
-        _init_worker(*init)
+        _setup(audio_fn, seed, frames, device, threads)
         try:
             for shard, chunk in tasks:
                 yield shard, _embed_chunk(chunk)
@@ -285,6 +298,7 @@ def _run(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob], audio_fn:
             _worker.clear()
         return
     ctx = multiprocessing.get_context("spawn")
+    init = (pickle.dumps(audio_fn), seed, frames, device, threads)
     with ctx.Pool(n_workers, initializer=_init_worker, initargs=init) as pool:
         window: deque[tuple[int, Any]] = deque()
         for shard, chunk in tasks:
