@@ -227,6 +227,13 @@ def _chunks(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob]
             yield shard, list(jobs[a:min(hi, a + CHUNK_CLIPS)])
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (affinity-aware where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 # -- the entry point -----------------------------------------------------------------
 def extract_features(
     jobs: Sequence[FeatureJob],
@@ -272,7 +279,7 @@ def extract_features(
     log.info("features: %d clips, %d of %d shards to compute", len(jobs), len(todo), len(bounds))
     progress("features", done, len(jobs))
     n_chunks = sum(-(-(hi - lo) // CHUNK_CLIPS) for _, lo, hi in todo)
-    n_workers = max(1, min(workers if workers > 0 else (os.cpu_count() or 1), n_chunks))
+    n_workers = max(1, min(workers if workers > 0 else usable_cores(), n_chunks))
     results = _run(todo, jobs, audio_fn, seed, frames, device, threads, n_workers)
     try:
         _write_shards(out_dir, todo, results, done, len(jobs), progress)
