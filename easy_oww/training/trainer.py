@@ -35,7 +35,7 @@ HARD_NEGATIVE_FLOOR = 0.001  # openWakeWord's hard-example thresholds
 HARD_POSITIVE_CEIL = 0.999
 FOCAL_GAMMA = 2.0
 MIXUP_ALPHA = 0.2
-MAX_DEFAULT_THREADS = 4
+DEFAULT_THREADS = 1  # these heads are tiny: one thread is fastest (and immune to load)
 
 if TYPE_CHECKING:  # torch is imported lazily
     import torch
@@ -114,7 +114,7 @@ def _torch_settings(threads: int, device: str) -> Iterator[None]:
 
 
 def _threads(config: TrainingConfig) -> int:
-    return config.threads or max(1, min(os.cpu_count() or 1, MAX_DEFAULT_THREADS))
+    return config.threads or DEFAULT_THREADS
 
 
 def fingerprint(data: TrainingData, config: TrainingConfig, evaluation: EvaluationConfig,

@@ -1,0 +1,181 @@
+"""Training: heads, sampler, schedules, selection, learning, determinism, kill/resume."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from easy_oww.config import EvaluationConfig, TrainingConfig
+from easy_oww.training.data import BalancedBatches, ShardSampler, TrainingData
+from easy_oww.training.heads import HEADS, ScoreModel, build_head
+from easy_oww.training.selection import average_state_dicts, best_entry
+from easy_oww.training.synthetic import make_training_data
+from easy_oww.training.trainer import lr_at, negative_weight_at, train_classifier
+
+
+def _bytes(model: torch.nn.Module) -> bytes:
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def easy_data() -> TrainingData:
+    return make_training_data(7, n_pos=1000, n_neg=2000, n_adv=500, n_val=200,
+                              val_hours=0.1, stream_hours=0.05, difficulty=0.3,
+                              near_miss_every=0)
+
+
+def _config(**kw: object) -> TrainingConfig:
+    base = {"head": "temporal_attention", "steps": 240, "batch_size": 128,
+            "validate_every": 80, "layer_size": 32, "threads": 1, "warmup_fraction": 0.05,
+            "max_negative_weight": 100.0}
+    return TrainingConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("batch", [1, 7])
+def test_heads_map_windows_to_one_score(head: str, batch: int) -> None:
+    model = ScoreModel(build_head(head, 16)).eval()
+    out = model(torch.randn(batch, 16, 96))
+    assert out.shape == (batch, 1)
+    assert torch.all((out >= 0) & (out <= 1))
+
+
+def test_dnn_head_is_openwakewords_architecture() -> None:
+    head = build_head("dnn", 32, n_blocks=2)
+    names = [n for n, _ in head.named_children()]
+    assert names == ["flatten", "layer1", "layernorm1", "relu1", "blocks", "last_layer"]
+    assert head.layer1.in_features == 16 * 96 and head.last_layer.out_features == 1
+    assert len(head.blocks) == 2
+
+
+def test_unknown_head_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown head"):
+        build_head("lstm", 16)
+
+
+def test_schedules() -> None:
+    lrs = [lr_at(s, 100, 1e-3, 0.1) for s in range(100)]
+    assert lrs[0] == pytest.approx(1e-4) and max(lrs) == pytest.approx(1e-3)
+    assert np.argmax(lrs) == 9 and lrs[-1] == pytest.approx(1e-5)
+    assert all(a >= b for a, b in itertools.pairwise(lrs[9:]))
+    assert negative_weight_at(0, 100, 1500) == 1.0
+    assert negative_weight_at(99, 100, 1500) == 1500.0
+
+
+def test_sampler_reads_float16_memmaps_by_weight(tmp_path: Path) -> None:
+    big = np.lib.format.open_memmap(tmp_path / "acav.npy", "w+", np.float16, (5000, 16, 96))
+    big[:] = 1.0
+    big.flush()
+    ro = np.load(tmp_path / "acav.npy", mmap_mode="r")
+    small = np.full((100, 16, 96), 2.0, np.float32)
+    sampler = ShardSampler([ro, small], weights=[0.02, 1.0])  # 100 vs 100 row-mass
+    x = sampler.sample(4000, np.random.default_rng(0))
+    assert x.dtype == np.float32 and x.shape == (4000, 16, 96)
+    share_small = float(np.mean(x[:, 0, 0] == 2.0))
+    assert 0.45 < share_small < 0.55
+
+
+def test_balanced_batches_are_seeded(easy_data: TrainingData) -> None:
+    a = BalancedBatches(easy_data, 64, np.random.default_rng(5), 0.25)
+    b = BalancedBatches(easy_data, 64, np.random.default_rng(5), 0.25)
+    xa, ya = a.next()
+    xb, _ = b.next()
+    assert np.array_equal(xa, xb) and int(ya.sum()) == 16 and len(ya) == 64
+    state = a.get_state()
+    x1, _ = a.next()
+    a.set_state(state)
+    x2, _ = a.next()
+    assert np.array_equal(x1, x2)
+
+
+def test_selection_prefers_met_target_then_recall() -> None:
+    h = [
+        {"step": 1, "met": False, "recall": 0.0, "fp_per_hour": 9.0,
+         "recall_at_default": 0.99, "fp_per_hour_at_default": 50.0},
+        {"step": 2, "met": True, "recall": 0.8, "fp_per_hour": 0.4,
+         "recall_at_default": 0.9, "fp_per_hour_at_default": 3.0},
+        {"step": 3, "met": True, "recall": 0.9, "fp_per_hour": 0.5,
+         "recall_at_default": 0.9, "fp_per_hour_at_default": 3.0},
+        {"step": 4, "met": False, "recall": 0.0, "fp_per_hour": 1.0,
+         "recall_at_default": 0.5, "fp_per_hour_at_default": 1.0},
+    ]
+    assert best_entry(h)["step"] == 3
+    assert best_entry([h[0], h[3]])["step"] == 4  # fallback: fewest false positives
+
+
+def test_average_state_dicts() -> None:
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(4)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(4)}
+    avg = average_state_dicts([a, b])
+    assert torch.equal(avg["w"], torch.tensor([2.0, 4.0])) and int(avg["n"]) == 4
+
+
+def test_training_learns_separable_features(tmp_path: Path, easy_data: TrainingData) -> None:
+    result = train_classifier(easy_data, _config(), EvaluationConfig(target_fp_per_hour=0.5),
+                              seed=1, checkpoint_dir=tmp_path / "ckpt")
+    assert result.met_target
+    assert result.val_recall >= 0.85
+    assert result.val_fp_per_hour <= 0.5
+    assert len(result.history) == 3 and [h["step"] for h in result.history] == [80, 160, 240]
+    assert not result.model.training
+    assert 0.0 < result.threshold < 1.0
+    x = torch.from_numpy(np.ascontiguousarray(easy_data.val_positives[:5]))
+    assert result.model(x).shape == (5, 1)
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path,
+                                                 easy_data: TrainingData) -> None:
+    cfg = _config(steps=100, validate_every=50, head="dnn")
+    ev = EvaluationConfig()
+    a = train_classifier(easy_data, cfg, ev, seed=3, checkpoint_dir=tmp_path / "a")
+    b = train_classifier(easy_data, cfg, ev, seed=3, checkpoint_dir=tmp_path / "b")
+    c = train_classifier(easy_data, cfg, ev, seed=4, checkpoint_dir=tmp_path / "c")
+    assert _bytes(a.model) == _bytes(b.model)
+    assert _bytes(a.model) != _bytes(c.model)
+    assert torch.get_num_threads() >= 1  # the caller's setting is restored, not left at 1
+
+
+class _Kill(Exception):
+    pass
+
+
+@pytest.mark.parametrize("head", ["dnn", "temporal_attention"])
+def test_killed_run_resumes_to_the_same_model(tmp_path: Path, easy_data: TrainingData,
+                                              head: str) -> None:
+    cfg = _config(steps=150, validate_every=50, head=head)
+    ev = EvaluationConfig()
+    full = train_classifier(easy_data, cfg, ev, seed=9, checkpoint_dir=tmp_path / "full")
+
+    def killer(task: str, done: int, total: int) -> None:
+        if done == 120:  # after the step-100 checkpoint, mid-interval
+            raise _Kill
+
+    with pytest.raises(_Kill):
+        train_classifier(easy_data, cfg, ev, seed=9, checkpoint_dir=tmp_path / "r",
+                         progress=killer)
+    seen: list[int] = []
+    resumed = train_classifier(easy_data, cfg, ev, seed=9, checkpoint_dir=tmp_path / "r",
+                               progress=lambda t, d, n: seen.append(d))
+    assert seen[0] == 100  # continued from the checkpoint, not from scratch
+    assert _bytes(resumed.model) == _bytes(full.model)
+    assert resumed.selected_step == full.selected_step
+    assert [h["recall"] for h in resumed.history] == [h["recall"] for h in full.history]
+
+
+def test_changed_settings_start_afresh(tmp_path: Path, easy_data: TrainingData) -> None:
+    ev = EvaluationConfig()
+    train_classifier(easy_data, _config(steps=60, validate_every=30, head="dnn"), ev,
+                     seed=2, checkpoint_dir=tmp_path)
+    seen: list[int] = []
+    train_classifier(easy_data, _config(steps=60, validate_every=30, head="dnn",
+                                        learning_rate=5e-4), ev, seed=2,
+                     checkpoint_dir=tmp_path, progress=lambda t, d, n: seen.append(d))
+    assert seen[0] == 0
