@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from easy_oww.config import EvaluationConfig, TrainingConfig
@@ -72,7 +71,7 @@ def main(argv: list[str]) -> None:
     variants = []
     for arg in argv or ["dnn=head='dnn'"]:
         name, _, expr = arg.partition("=")
-        variants.append((name, eval(f"dict({expr})")))  # noqa: S307 (a local benchmark)
+        variants.append((name, eval(f"dict({expr})")))
     seeds = [int(s) for s in __import__("os").environ.get("SEEDS", "1").split(",")]
     difficulty = float(__import__("os").environ.get("DIFFICULTY", "0.6"))
     for name, overrides in variants:

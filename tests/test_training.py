@@ -179,3 +179,26 @@ def test_changed_settings_start_afresh(tmp_path: Path, easy_data: TrainingData) 
                                         learning_rate=5e-4), ev, seed=2,
                      checkpoint_dir=tmp_path, progress=lambda t, d, n: seen.append(d))
     assert seen[0] == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_is_deterministic(tmp_path: Path, easy_data: TrainingData) -> None:
+    cfg = _config(steps=100, validate_every=50)
+    ev = EvaluationConfig()
+    a = train_classifier(easy_data, cfg, ev, seed=3, checkpoint_dir=tmp_path / "a",
+                         device="cuda")
+    b = train_classifier(easy_data, cfg, ev, seed=3, checkpoint_dir=tmp_path / "b",
+                         device="cuda")
+    assert next(a.model.parameters()).device.type == "cpu"  # returned on the CPU
+    assert _bytes(a.model) == _bytes(b.model)
+
+
+def test_missing_cuda_is_a_device_error(tmp_path: Path, easy_data: TrainingData) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present")
+    from easy_oww.errors import DeviceError
+
+    with pytest.raises(DeviceError):
+        train_classifier(easy_data, _config(steps=20, validate_every=10), EvaluationConfig(),
+                         seed=1, checkpoint_dir=tmp_path, device="cuda")

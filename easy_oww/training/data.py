@@ -56,6 +56,10 @@ class TrainingData:
             raise ValueError("val_negative_hours must be positive")
         if self.negative_weights is not None and len(self.negative_weights) != len(self.negatives):
             raise ValueError("negative_weights needs one weight per negatives shard")
+        va = self.val_adversarial
+        if va is not None and len(va) and (va.ndim != 3 or va.shape[1] < MODEL_INPUT_FRAMES
+                                           or va.shape[2] != EMBEDDING_DIM):
+            raise ValueError(f"val_adversarial has shape {va.shape}, expected [a, >=16, 96]")
 
     def describe(self) -> dict[str, Any]:
         """Sizes for the manifest/fingerprint (no data hashing: the caller's manifest does)."""
@@ -131,4 +135,5 @@ class BalancedBatches:
 def sliding_windows(stream: np.ndarray, frames: int = MODEL_INPUT_FRAMES) -> np.ndarray:
     """A read-only view [T - frames + 1, frames, D] of every window of a [T, D] stream."""
     view = np.lib.stride_tricks.sliding_window_view(stream, frames, axis=0)  # [N, D, frames]
-    return view.transpose(0, 2, 1)
+    windows: np.ndarray = view.transpose(0, 2, 1)
+    return windows

@@ -23,7 +23,8 @@ class FCNBlock(nn.Module):
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.layer_norm(self.fcn_layer(x)))
+        out: torch.Tensor = self.relu(self.layer_norm(self.fcn_layer(x)))
+        return out
 
 
 class DNNHead(nn.Module):
@@ -43,7 +44,8 @@ class DNNHead(nn.Module):
         x = self.relu1(self.layernorm1(self.layer1(self.flatten(x))))
         for block in self.blocks:
             x = block(x)
-        return self.last_layer(x)
+        out: torch.Tensor = self.last_layer(x)
+        return out
 
 
 class _ConvStack(nn.Module):
@@ -59,7 +61,8 @@ class _ConvStack(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.relu(self.norm1(self.conv1(x.transpose(1, 2))))  # [B, C, T]
-        return self.relu(self.norm2(self.conv2(h)) + h)
+        out: torch.Tensor = self.relu(self.norm2(self.conv2(h)) + h)
+        return out
 
 
 class TemporalHead(nn.Module):
@@ -82,7 +85,8 @@ class TemporalHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.flatten(self.convs(x))
-        return self.out(self.relu(self.norm(self.dense(h))))
+        out: torch.Tensor = self.out(self.relu(self.norm(self.dense(h))))
+        return out
 
 
 class TemporalAttentionHead(nn.Module):
@@ -109,7 +113,8 @@ class TemporalAttentionHead(nn.Module):
         pooled = (h * weights).sum(dim=2)
         peak = h.amax(dim=2)
         z = self.relu(self.norm(self.dense(torch.cat([pooled, peak], dim=1))))
-        return self.out(z)
+        out: torch.Tensor = self.out(z)
+        return out
 
 
 class ScoreModel(nn.Module):
@@ -119,8 +124,9 @@ class ScoreModel(nn.Module):
         super().__init__()
         self.head = head
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.head(x))
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        z: torch.Tensor = self.head(x)
+        return z if logits else torch.sigmoid(z)
 
 
 HEADS = ("dnn", "temporal", "temporal_attention")

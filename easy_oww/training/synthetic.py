@@ -84,7 +84,8 @@ class SyntheticTask:
                     parts = variants[int(rng.integers(len(variants)))]
                     off = a + int(rng.integers(0, near_miss_every - 12 - MODEL_INPUT_FRAMES))
                     self._stamp(x[s:s + 1, off:off + 12], parts, rng, (12, 12))
-        return x.reshape(-1, EMBEDDING_DIM)[:total].copy()
+        out: np.ndarray = x.reshape(-1, EMBEDDING_DIM)[:total].copy()
+        return out
 
 
 def make_task(seed: int, difficulty: float = 0.6) -> SyntheticTask:
@@ -104,7 +105,8 @@ def make_training_data(seed: int, *, n_pos: int = 2000, n_neg: int = 4000,
 
     def draw(kind: str, n: int) -> np.ndarray:
         rng = item_rng(seed, kind, stream=split)
-        return getattr(task, kind)(n, rng)
+        out: np.ndarray = getattr(task, kind)(n, rng)
+        return out
 
     def shards(x: np.ndarray) -> list[np.ndarray]:
         return [x[i:i + shard_size] for i in range(0, len(x), shard_size)]

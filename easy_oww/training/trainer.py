@@ -221,10 +221,10 @@ class _Loop:
         weights = torch.where(y > 0.5, torch.ones_like(y), torch.full_like(y, neg_w))
         if cfg.mixup:
             x, y, weights = self._mixup(x, y, weights)
-        logits = self.model.head(x).reshape(-1)
+        logits = self.model(x, logits=True).reshape(-1)
         loss = _loss(logits, y, weights, cfg.focal_loss)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         self.optimizer.step()
         self.losses.append(float(loss.detach()))
         self.step += 1
@@ -325,7 +325,8 @@ def _choose(loop: _Loop) -> TrainResult:
         log.warning("no checkpoint met %.2f false positives/hour; shipping the one with the "
                     "fewest at the default threshold", loop.evaluation.target_fp_per_hour)
     loop.model.load_state_dict(_load(_val_file(loop.dir, best["step"])))
-    chosen, averaged = best, ()
+    chosen: dict[str, Any] = best
+    averaged: tuple[int, ...] = ()
     if loop.config.checkpoint_averaging:
         top = top_entries(history, loop.config.average_top_k)
         if len(top) >= 2:
