@@ -53,6 +53,7 @@ from easy_oww.rng import item_rng
 log = logging.getLogger(__name__)
 
 CHUNK_CLIPS = 16  # clips per worker task
+MIN_CLIPS_PER_WORKER = 256  # auto: fewer clips per worker and starting one costs more than it saves
 WINDOW_PER_WORKER = 3  # tasks in flight per worker (bounded memory, no idle workers)
 PLAN, INDEX, MANIFEST = "plan.json", "index.json", "manifest.json"
 FORMAT_VERSION = 1
@@ -279,7 +280,9 @@ def extract_features(
     log.info("features: %d clips, %d of %d shards to compute", len(jobs), len(todo), len(bounds))
     progress("features", done, len(jobs))
     n_chunks = sum(-(-(hi - lo) // CHUNK_CLIPS) for _, lo, hi in todo)
-    n_workers = max(1, min(workers if workers > 0 else usable_cores(), n_chunks))
+    n_todo = sum(hi - lo for _, lo, hi in todo)
+    auto = min(usable_cores(), max(1, n_todo // MIN_CLIPS_PER_WORKER))
+    n_workers = max(1, min(workers if workers > 0 else auto, n_chunks))
     results = _run(todo, jobs, audio_fn, seed, frames, device, threads, n_workers)
     try:
         _write_shards(out_dir, todo, results, done, len(jobs), progress)
