@@ -161,9 +161,9 @@ class FeaturesConfig(_Section):
 class TrainingConfig(_Section):
     """The classifier and its training loop (see docs/training.md)."""
 
-    head: Head = Field(Head.temporal_attention, description=(
-        "classifier head: temporal_attention (best in benchmarks/training_heads.py), temporal, "
-        "or dnn (openWakeWord's own architecture)"))
+    head: Head = Field(Head.dnn, description=(
+        "classifier head: dnn (openWakeWord's own architecture), temporal, or "
+        "temporal_attention (best in benchmarks/training_heads.py, see docs/training.md)"))
     steps: int = Field(20_000, ge=10, le=10_000_000, description="optimiser steps")
     batch_size: int = Field(512, ge=8, le=65_536, description="windows per optimiser step")
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0, description="peak learning rate (AdamW)")
