@@ -84,6 +84,7 @@ def negative_weight_at(step: int, steps: int, max_weight: float) -> float:
 def resolve_device(device: str) -> str:
     """'cpu', 'cuda' (error when absent) or 'auto' (CUDA when present)."""
     torch = require("torch", "train", "training the classifier")
+    device = str(getattr(device, "value", device))  # accepts config.Device too
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -134,7 +135,8 @@ def _new_model(config: TrainingConfig, seed: int) -> nn.Module:
 
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
         torch.manual_seed(int(item_rng(seed, "head-init").integers(0, 2**62)))
-        head = build_head(config.head.value, config.layer_size, config.n_blocks)
+        name = getattr(config.head, "value", config.head)  # enum, or str after model_copy
+        head = build_head(str(name), config.layer_size, config.n_blocks)
     return ScoreModel(head)
 
 
