@@ -75,3 +75,9 @@ def test_openwakeword_loads_and_scores(tmp_path: Path, head: str) -> None:
     assert all(0.0 <= s <= 1.0 for s in scores)
     # After openWakeWord's 5 warm-up frames the model's own scores come through.
     assert any(s > 0.0 for s in scores[6:])
+
+
+def test_export_is_byte_identical_for_the_same_weights(tmp_path: Path) -> None:
+    a = export_onnx(_model("temporal_attention"), tmp_path / "a.onnx").read_bytes()
+    b = export_onnx(_model("temporal_attention"), tmp_path / "b.onnx").read_bytes()
+    assert a == b

@@ -202,3 +202,16 @@ def test_missing_cuda_is_a_device_error(tmp_path: Path, easy_data: TrainingData)
     with pytest.raises(DeviceError):
         train_classifier(easy_data, _config(steps=20, validate_every=10), EvaluationConfig(),
                          seed=1, checkpoint_dir=tmp_path, device="cuda")
+
+
+def test_rerun_of_a_finished_run_only_reselects(tmp_path: Path,
+                                                easy_data: TrainingData) -> None:
+    cfg = _config(steps=60, validate_every=30, head="dnn")
+    ev = EvaluationConfig()
+    first = train_classifier(easy_data, cfg, ev, seed=5, checkpoint_dir=tmp_path)
+    seen: list[int] = []
+    again = train_classifier(easy_data, cfg, ev, seed=5, checkpoint_dir=tmp_path,
+                             progress=lambda t, d, n: seen.append(d))
+    assert seen == [60]
+    assert _bytes(again.model) == _bytes(first.model)
+    assert again.threshold == first.threshold
