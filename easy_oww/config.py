@@ -63,6 +63,10 @@ class ClipsConfig(_Section):
                                description="near-miss negative clips (similar phrases)")
     n_negative_speech: int = Field(2000, ge=0, le=1_000_000,
                                    description="general negative speech clips (sentences)")
+    negative_audio_hours: float = Field(
+        4.0, ge=0.0, le=200.0,
+        description="hours of long negative speech + noise (training voices) whose every "
+                    "80 ms window is a training negative")
     n_eval_positive: int = Field(200, ge=10, le=100_000,
                                  description="held-out positive clips for evaluation")
     n_eval_adversarial: int = Field(200, ge=0, le=100_000,
@@ -234,7 +238,8 @@ class ProjectConfig(_Section):
 PRESETS: dict[Preset, dict[str, dict[str, Any]]] = {
     Preset.quick: {
         "clips": {"n_positive": 600, "n_adversarial": 600, "n_negative_speech": 600,
-                  "n_eval_positive": 100, "n_eval_adversarial": 100},
+                  "negative_audio_hours": 2.0, "n_eval_positive": 100,
+                  "n_eval_adversarial": 100},
         "augment": {"rounds": 2},
         "training": {"steps": 3000, "batch_size": 256, "validate_every": 250},
         "evaluation": {"negative_hours": 1.0},
@@ -242,7 +247,8 @@ PRESETS: dict[Preset, dict[str, dict[str, Any]]] = {
     Preset.standard: {},
     Preset.max: {
         "clips": {"n_positive": 20_000, "n_adversarial": 20_000, "n_negative_speech": 20_000,
-                  "n_eval_positive": 1000, "n_eval_adversarial": 1000},
+                  "negative_audio_hours": 20.0, "n_eval_positive": 1000,
+                  "n_eval_adversarial": 1000},
         "augment": {"rounds": 4},
         "training": {"steps": 100_000, "batch_size": 1024, "layer_size": 128},
         "evaluation": {"negative_hours": 5.0},

@@ -22,7 +22,7 @@ from easy_oww.workspace import Workspace, init_workspace
 
 TINY = {
     "clips": {"n_positive": 40, "n_adversarial": 40, "n_negative_speech": 40,
-              "n_eval_positive": 12, "n_eval_adversarial": 12},
+              "negative_audio_hours": 0.05, "n_eval_positive": 12, "n_eval_adversarial": 12},
     "tts": {"backends": ["espeak"]},
     "augment": {"rounds": 1},
     "features": {"workers": 1, "shard_size": 32},
@@ -51,6 +51,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory):
     rng = np.random.default_rng(0)
     np.save(fake, rng.standard_normal((200, 16, 96)).astype(np.float16))
     tiny_project(ws)
+    # one real recording, imported as a user would: train must pick it up
+    from easy_oww.audio.io import save_wav
+    from easy_oww.recording.importer import import_audio
+    from easy_oww.tts import SynthesisRequest, list_voices, synthesize
+
+    voice = next(v for v in list_voices(ws, backends=("espeak",)) if "en-us" in v.name)
+    take = tmp_path_factory.mktemp("rec") / "my_take.wav"
+    save_wav(take, synthesize(SynthesisRequest("hey jarvis", voice)))
+    imported = import_audio(ws.project("tiny"), [take])
+    assert len(imported.taken) == 1, imported.refused
     report = run_train(ws, "tiny")
     return ws, report
 
@@ -65,6 +75,10 @@ def test_train_end_to_end(trained) -> None:
     m = report.metrics
     assert 0.0 <= m["recall"] <= 1.0 and m["fp_per_hour"] >= 0.0
     assert m["positives"] == 12 and m["near_miss_clips"] == 12
+    clips = report.phases[0].summary["counts"]
+    assert clips["train_real_positive"] == 1  # the imported recording
+    weight = 5  # clips.real_positive_weight default, one augmentation round each
+    assert report.phases[1].summary["counts"]["positive"] == 40 + weight
     assert 0 < m["threshold"] < 1
     # the downloaded (here: fake) precomputed negatives were used, and the report says so
     assert m["data"]["precomputed_negatives"] == 200

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -101,7 +101,7 @@ class LongAudio:
     """One long recording and its cached embedding stream ([frames, 96] float32 .npy)."""
 
     name: str
-    audio: Path
+    audio: Path | None  # None: only the embeddings were kept
     features: Path
     hours: float
     kind: str = "file"  # "generated" (TTS + noise), "dipco" or "file"
@@ -339,8 +339,8 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
     return out
 
 
-def _pool(requests: Sequence[SynthesisRequest], synth: SynthFn, tts_dir: Path) -> list[np.ndarray]:
-    paths = synth(requests, tts_dir)
+def _load_pool(paths: Sequence[str]) -> list[np.ndarray]:
+    """The synthesized sentences as float32 (clips under 0.25 s are dropped)."""
     pool = [load_audio(p).astype(np.float32) / 32768.0 for p in paths]
     pool = [p for p in pool if len(p) > SAMPLE_RATE // 4]
     if not pool:
@@ -349,18 +349,79 @@ def _pool(requests: Sequence[SynthesisRequest], synth: SynthFn, tts_dir: Path) -
     return pool
 
 
+def _pool_size(paths: Sequence[str]) -> int:
+    import soundfile as sf
+
+    return sum(1 for p in paths if sf.info(p).frames > SAMPLE_RATE // 4)
+
+
+_chunk_worker: dict[str, Any] = {}
+
+
+def _init_chunk_worker(clip_paths: list[str]) -> None:
+    from easy_oww.features.frontend import FrontEnd
+
+    _chunk_worker.update(pool=_load_pool(clip_paths), frontend=FrontEnd())
+
+
+def _make_chunk_task(task: tuple[int, float, int, bool]
+                     ) -> tuple[int, np.ndarray, np.ndarray | None]:
+    """Worker: one chunk of audio (deterministic per (seed, index)) and its embeddings."""
+    from easy_oww.audio.io import to_int16
+
+    i, seconds, seed, keep_audio = task
+    audio = make_chunk(_chunk_worker["pool"], seconds,
+                       item_rng(seed, i, 0, stream="negative-audio"))
+    pcm = to_int16(audio)
+    feats = _stream_features(pcm, _chunk_worker["frontend"])
+    return i, feats, (pcm if keep_audio else None)
+
+
+def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str], seed: int,
+                   keep_audio: bool, frontend: FrontEnd | None, workers: int
+                   ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """Chunks in order, made in worker processes (spawn) when there are several; only the
+    caller writes. The same bytes come out with any number of workers."""
+    if not tasks:
+        return
+    from easy_oww.features.store import usable_cores
+
+    n = min(len(tasks), workers if workers > 0 else usable_cores())
+    args = [(i, seconds, seed, keep_audio) for i, seconds in tasks]
+    if n <= 1:
+        from easy_oww.features.frontend import FrontEnd
+
+        _chunk_worker.update(pool=_load_pool(clip_paths),
+                             frontend=frontend if frontend is not None else FrontEnd())
+        try:
+            yield from (_make_chunk_task(a) for a in args)
+        finally:
+            _chunk_worker.clear()
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(n, initializer=_init_chunk_worker, initargs=(clip_paths,)) as pool:
+        yield from pool.imap(_make_chunk_task, args)
+
+
 def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, exclude: str,
                           voices: Sequence[Voice] | None = None,
                           progress: ProgressFn | None = None, synth: SynthFn | None = None,
                           frontend: FrontEnd | None = None, include_dipco: bool = False,
                           holdout_fraction: float = HOLDOUT_FRACTION,
-                          workers: int = 0) -> NegativeAudio:
+                          workers: int = 0,
+                          sentences_per_hour: int = SENTENCES_PER_HOUR,
+                          keep_audio: bool = True) -> NegativeAudio:
     """The workspace's long negative test audio (generated on first use, then cached).
 
     `exclude` is the wake phrase: no sentence containing its words is spoken. `voices`
     default to the voices held out from training; `synth` replaces TTS (tests).
     `include_dipco` adds DiPCo sessions when downloaded (`easy-oww eval` does; their
     features are computed once, which takes minutes for the hours of audio).
+    `sentences_per_hour` sizes the pool of distinct sentences (reused at other speeds,
+    levels and backgrounds); training audio wants more variety than test audio.
+    `keep_audio=False` keeps only the embeddings (training audio: ~115 MB less per hour).
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
@@ -368,22 +429,24 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
 
     vs = list(voices) if voices is not None else default_voices(workspace, seed,
                                                                  holdout_fraction)
-    n_sent = max(MIN_SENTENCES, round(hours * SENTENCES_PER_HOUR))
+    n_sent = max(MIN_SENTENCES, round(hours * sentences_per_hour))
     texts = negative_texts(n_sent, seed, exclude)
     requests = plan_requests(texts, vs, n_sent, seed=seed, speed=(0.85, 1.15),
                              pitch=(0.85, 1.15))
     key = stable_hash({"v": VERSION, "hours": round(hours, 4), "seed": seed,
-                       "requests": [r.params() for r in requests]})
+                       "requests": [r.params() for r in requests],
+                       **({} if keep_audio else {"audio": False})})
     root = workspace.cache / "negative_audio" / key
     manifest = _load_manifest(root)
     if manifest is None:
         manifest = _generate(root, requests, hours, seed, synth or _default_synth(workers, progress),
-                             frontend, progress)
+                             frontend, progress, keep_audio=keep_audio, workers=workers)
         manifest["voices"] = sorted({r.voice.id for r in requests})
         manifest["exclude"] = exclude
         atomic_write_json(root / MANIFEST, manifest)
-    parts = [LongAudio(c["name"], root / c["audio"], root / c["features"], c["hours"],
-                       "generated") for c in manifest["chunks"]]
+    parts = [LongAudio(c["name"], root / c["audio"] if c["audio"] else None,
+                       root / c["features"], c["hours"], "generated")
+             for c in manifest["chunks"]]
     summary = {"generated_hours": round(sum(p.hours for p in parts), 4),
                "sentences": manifest["sentences"], "voices": len(manifest["voices"]),
                "cache": str(root)}
@@ -408,27 +471,33 @@ def _load_manifest(root: Path) -> dict[str, Any] | None:
 
 def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, seed: int,
               synth: SynthFn, frontend: FrontEnd | None,
-              progress: ProgressFn | None) -> dict[str, Any]:
-    log.info("making %.2f h of negative test audio (once per workspace) in %s", hours, root)
-    pool = _pool(requests, synth, root.parent / "tts")
+              progress: ProgressFn | None, *, keep_audio: bool = True,
+              workers: int = 0) -> dict[str, Any]:
+    log.info("making %.2f h of negative audio (once per workspace) in %s", hours, root)
+    clip_paths = [str(p) for p in synth(requests, root.parent / "tts")]
     total_s = hours * 3600.0
     n_chunks = max(1, int(np.ceil(total_s / CHUNK_SECONDS)))
-    chunks = []
+    tasks = []
     for i in range(n_chunks):
         seconds = min(CHUNK_SECONDS, total_s - i * CHUNK_SECONDS)
         wav, npy = root / f"chunk_{i:03d}.wav", root / f"chunk_{i:03d}.npy"
-        if not (wav.is_file() and npy.is_file()):
-            audio = make_chunk(pool, seconds, item_rng(seed, i, 0, stream="negative-audio"))
-            from easy_oww.audio.io import to_int16
-
-            pcm = to_int16(audio)
-            atomic_write_bytes(npy, _npy_bytes(_stream_features(pcm, frontend)))
-            save_wav(wav, pcm)
+        if not (npy.is_file() and (wav.is_file() or not keep_audio)):
+            tasks.append((i, seconds))
+    done = n_chunks - len(tasks)
+    for i, feats, pcm in _chunk_results(tasks, clip_paths, seed, keep_audio, frontend,
+                                        workers):
+        if pcm is not None:
+            save_wav(root / f"chunk_{i:03d}.wav", pcm)
+        atomic_write_bytes(root / f"chunk_{i:03d}.npy", _npy_bytes(feats))  # last: complete
+        done += 1
+        if progress:
+            progress("negative audio", done, n_chunks)
+    chunks = []
+    for i in range(n_chunks):
+        wav, npy = root / f"chunk_{i:03d}.wav", root / f"chunk_{i:03d}.npy"
         frames = int(np.load(npy, mmap_mode="r").shape[0])
-        chunks.append({"name": f"negative/{wav.name}", "audio": wav.name,
+        chunks.append({"name": f"negative/{wav.name}", "audio": wav.name if keep_audio else None,
                        "features": npy.name,
                        "hours": frames * FRAME_SAMPLES / SAMPLE_RATE / 3600.0})
-        if progress:
-            progress("negative audio", i + 1, n_chunks)
-    return {"version": VERSION, "hours": hours, "seed": seed, "sentences": len(pool),
-            "chunks": chunks}
+    return {"version": VERSION, "hours": hours, "seed": seed,
+            "sentences": _pool_size(clip_paths), "chunks": chunks}

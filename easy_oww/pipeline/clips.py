@@ -94,6 +94,12 @@ def select_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:
     return chosen
 
 
+def voice_split(config: ProjectConfig, workspace: Workspace) -> tuple[list[Any], list[Any]]:
+    """(training voices, held-out voices): the one split every phase uses."""
+    return split_voices(select_voices(config, workspace), config.tts.holdout_voice_fraction,
+                        config.seed)
+
+
 def split_texts(texts: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
     ranked = sorted(dict.fromkeys(texts), key=lambda t: key_to_int(f"{seed}:{t}"))
     k = max(1, round(len(ranked) * fraction)) if len(ranked) > 1 else 0
@@ -101,21 +107,41 @@ def split_texts(texts: list[str], fraction: float, seed: int) -> tuple[list[str]
     return train, (held or train)
 
 
+def canonical_forms(plain: str) -> list[str]:
+    """The phrase as people say it to a device: plain, and with the intonation of a
+    statement, a call and a question (espeak-ng and Piper follow the punctuation)."""
+    return [plain, f"{plain}.", f"{plain}!", f"{plain}?", plain.capitalize() + ","]
+
+
+def positive_texts(wake_word: str, seed: int) -> tuple[list[str], list[str]]:
+    """(training texts, held-out texts). Both are half the canonical forms (what users say,
+    spoken by unseen voices in evaluation) and half written variations (fillers, casing,
+    pauses), of which a quarter are held out of training altogether."""
+    from easy_oww.text import phrase_variations
+
+    variations = phrase_variations(wake_word, 60, seed)
+    core = canonical_forms(variations[0])
+    rest = [v for v in variations[1:] if v not in core]
+    train_var, eval_var = split_texts(rest, 0.25, seed)
+
+    def weighted(var: list[str]) -> list[str]:
+        return core * max(1, len(var) // len(core)) + var
+
+    return weighted(train_var), weighted(eval_var)
+
+
 def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths, *,
                workers: int = 0, progress: ProgressFn | None = None) -> ClipPlan:
     """Synthesize (or reuse from the cache) every clip the project needs."""
-    from easy_oww.text import adversarial_phrases, negative_sentences, phrase_variations
+    from easy_oww.text import adversarial_phrases, negative_sentences
     from easy_oww.tts import plan_requests, synthesize_many
 
     c, seed = config.clips, config.seed
-    frac = config.tts.holdout_voice_fraction
-    voices = select_voices(config, workspace)
-    train_voices, eval_voices = split_voices(voices, frac, seed)
+    train_voices, eval_voices = voice_split(config, workspace)
     log.info("TTS voices: %d for training, %d held out for evaluation",
              len(train_voices), len(eval_voices))
 
-    variations = phrase_variations(config.wake_word, 60, seed)
-    train_phr, eval_phr = split_texts(variations, 0.25, seed)
+    train_phr, eval_phr = positive_texts(config.wake_word, seed)
     adversarial = adversarial_phrases(config.wake_word, 400, seed)
     train_adv, eval_adv = split_texts(adversarial, 0.2, seed + 1)
     sentences = negative_sentences(max(200, c.n_negative_speech // 2), seed, config.wake_word)
@@ -158,4 +184,4 @@ def clips_key(config: ProjectConfig, paths: ProjectPaths) -> dict[str, Any]:
             for p in real_recordings(paths.recordings) + real_recordings(paths.negative_recordings)]
     return {"wake_word": config.wake_word, "seed": config.seed,
             "clips": config.clips.model_dump(mode="json"), "tts": config.tts.model_dump(mode="json"),
-            "recordings": recs, "version": 1}
+            "recordings": recs, "version": 2}

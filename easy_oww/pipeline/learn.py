@@ -19,9 +19,12 @@ log = logging.getLogger(__name__)
 MODEL_FILE = "model.pt"
 NEGATIVE_SETS = ("negative_adversarial", "negative_speech", "negative_noise")
 PRECOMPUTED_WEIGHT = 0.5  # share of negative rows drawn from downloaded ACAV100M features
+STREAM_SHARE = 0.5  # share of (our own) negative rows drawn from the long negative audio
 
 
 def training_data(ws: Workspace, paths: ProjectPaths, config: ProjectConfig) -> Any:
+    """Shards for training and held-out validation data. Checkpoints of other data are
+    never resumed: the training phase clears its folder when its key changes."""
     from easy_oww.features.store import open_features
     from easy_oww.training.data import TrainingData
 
@@ -42,15 +45,23 @@ def training_data(ws: Workspace, paths: ProjectPaths, config: ProjectConfig) -> 
         for shard in shards(name):
             negatives.append(shard)
             weights.append(1.0)
+    stream_dir = paths.negative_audio
+    train_stream = stream_dir / "train_stream.npy"
+    if train_stream.is_file():
+        from easy_oww.datasets import feature_windows
+
+        windows = feature_windows(np.load(train_stream, mmap_mode="r"))
+        ours = sum(len(s) for s in negatives)
+        negatives.append(windows)
+        # per-row weight: the long audio supplies STREAM_SHARE of the negative rows
+        weights.append(STREAM_SHARE / (1 - STREAM_SHARE) * ours / max(1, len(windows)))
     extra = _precomputed(ws)
     if extra is not None:
-        ours = sum(len(s) for s in negatives)
+        ours = sum(w * len(s) for w, s in zip(weights, negatives))
         negatives.append(extra)
         # per-row weight so the downloaded set supplies PRECOMPUTED_WEIGHT of negatives
-        weights = [w for w in weights]
         weights.append(PRECOMPUTED_WEIGHT / (1 - PRECOMPUTED_WEIGHT) * ours / max(1, len(extra)))
         log.info("training with %d downloaded precomputed negative windows", len(extra))
-    stream_dir = paths.negative_audio
     meta = _stream_meta(stream_dir)
     val_pos = held_out("val_positive")
     if val_pos is None:

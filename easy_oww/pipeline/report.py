@@ -24,13 +24,11 @@ from easy_oww.workspace import ProjectPaths, Workspace
 log = logging.getLogger(__name__)
 
 
-def _windows(stream: np.ndarray, frames: int = MODEL_INPUT_FRAMES) -> np.ndarray:
-    return np.lib.stride_tricks.sliding_window_view(stream, frames, axis=0).transpose(0, 2, 1)
-
-
 def stream_scores(model: Any, stream: np.ndarray, batch: int = 8192) -> np.ndarray:
     """Score every 16-frame window of an embedding stream, as a streaming detector would."""
-    w = _windows(np.asarray(stream, dtype=np.float32))
+    from easy_oww.datasets import feature_windows
+
+    w = feature_windows(np.asarray(stream, dtype=np.float32))
     return np.concatenate([model.score_windows(w[i:i + batch]) for i in range(0, len(w), batch)]
                           or [np.zeros(0, np.float32)])
 

@@ -207,8 +207,9 @@ def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
     from easy_oww.pipeline.negatives import negative_streams
 
     ev = run.config.evaluation
-    key = {"hours": ev.negative_hours, "seed": run.config.seed,
-           "wake_word": run.config.wake_word, "version": 1}
+    key = {"hours": ev.negative_hours, "train_hours": run.config.clips.negative_audio_hours,
+           "seed": run.config.seed, "wake_word": run.config.wake_word,
+           "tts": run.config.tts.model_dump(mode="json"), "version": 3}
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: negative_streams(run.ws, run.config, directory,
