@@ -83,6 +83,12 @@ def test_train_end_to_end(trained) -> None:
     # the downloaded (here: fake) precomputed negatives were used, and the report says so
     assert m["data"]["precomputed_negatives"] == 200
     paths = ws.project("tiny")
+    from easy_oww.features.store import open_features
+
+    # held-out clips keep 26 frames: every alignment a streaming detector would score
+    assert open_features(paths.features / "eval_positive").frames == 26
+    assert open_features(paths.features / "positive").frames == 16
+    assert (paths.negative_audio / "train_stream.npy").is_file()
     assert paths.test_results.is_file() and paths.model_card_md.is_file()
     assert "recommended threshold" in paths.model_card_md.read_text()
 

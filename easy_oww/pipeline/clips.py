@@ -23,9 +23,9 @@ from easy_oww.workspace import ProjectPaths, Workspace
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train_positive", "train_adversarial", "train_speech", "train_real_positive",
-          "train_real_negative", "val_positive", "val_adversarial", "eval_positive",
-          "eval_adversarial")
+SPLITS = ("train_positive", "train_adversarial", "train_speech", "train_downloaded_speech",
+          "train_real_positive", "train_real_negative", "val_positive", "val_adversarial",
+          "eval_positive", "eval_adversarial")
 """val_* pick the checkpoint and threshold; eval_* are touched only by the final report.
 Both come from voices and phrasings held out from training."""
 
@@ -170,6 +170,10 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
     for name, reqs in jobs.items():
         splits[name] = list(out[i:i + len(reqs)])
         i += len(reqs)
+    splits["train_downloaded_speech"] = downloaded_speech(workspace, c.n_negative_speech, seed)
+    if splits["train_downloaded_speech"]:
+        log.info("using %d downloaded speech files as negatives",
+                 len(splits["train_downloaded_speech"]))
     splits["train_real_positive"] = real_recordings(paths.recordings)
     splits["train_real_negative"] = real_recordings(paths.negative_recordings)
     if splits["train_real_positive"]:
@@ -178,10 +182,23 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
     return ClipPlan(splits, [v.id for v in train_voices], [v.id for v in eval_voices])
 
 
-def clips_key(config: ProjectConfig, paths: ProjectPaths) -> dict[str, Any]:
+def downloaded_speech(workspace: Workspace, n: int, seed: int) -> list[Path]:
+    """Up to `n` files of downloaded read speech (LibriSpeech), a seeded choice."""
+    try:
+        from easy_oww.datasets import speech_files
+    except ImportError:
+        return []
+    files = speech_files(workspace)
+    if len(files) > n:
+        files = sorted(files, key=lambda p: key_to_int(f"{seed}:{p.name}"))[:n]
+    return sorted(files)
+
+
+def clips_key(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths) -> dict[str, Any]:
     """What the clips phase depends on (the recordings by name, size and time)."""
     recs = [(p.name, p.stat().st_size, int(p.stat().st_mtime))
             for p in real_recordings(paths.recordings) + real_recordings(paths.negative_recordings)]
+    speech = len(downloaded_speech(workspace, config.clips.n_negative_speech, config.seed))
     return {"wake_word": config.wake_word, "seed": config.seed,
             "clips": config.clips.model_dump(mode="json"), "tts": config.tts.model_dump(mode="json"),
-            "recordings": recs, "version": 2}
+            "recordings": recs, "downloaded_speech": speech, "version": 2}

@@ -15,7 +15,7 @@ from easy_oww.config import ProjectConfig
 TTS_CLIPS_PER_S = 12.0
 FEATURE_CLIPS_PER_S = 140.0  # augmented 2 s windows through the front end
 TRAIN_SAMPLES_PER_S = 60_000.0  # batch rows per second, dnn head, one CPU process
-NEGATIVE_AUDIO_S = 90.0  # generating + embedding the long negative audio, per hour of it
+NEGATIVE_AUDIO_S = 18.0  # generating + embedding an hour of long negative audio
 FIXED_S = 20.0  # start-up, export, evaluation
 
 
@@ -26,6 +26,6 @@ def estimate_seconds(config: ProjectConfig, cores: int | None = None) -> float:
     features = ((c.n_positive + c.n_adversarial + c.n_negative_speech * 1.25)
                 * config.augment.rounds + 4 * c.n_eval_positive)
     train_rows = config.training.steps * config.training.batch_size
-    hours = config.evaluation.negative_hours * 1.5
+    hours = c.negative_audio_hours + 2 * config.evaluation.negative_hours
     return (clips / (TTS_CLIPS_PER_S * cores) + features / (FEATURE_CLIPS_PER_S * cores)
-            + train_rows / TRAIN_SAMPLES_PER_S + hours * NEGATIVE_AUDIO_S + FIXED_S)
+            + train_rows / TRAIN_SAMPLES_PER_S + hours * NEGATIVE_AUDIO_S / cores + FIXED_S)

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from easy_oww.config import AugmentConfig, ProjectConfig
-from easy_oww.contract import MODEL_INPUT_FRAMES, SAMPLE_RATE, samples_for_embedding_frames
+from easy_oww.contract import (
+    FRAME_SAMPLES,
+    MODEL_INPUT_FRAMES,
+    SAMPLE_RATE,
+    samples_for_embedding_frames,
+)
 from easy_oww.pipeline.clips import ClipPlan
 from easy_oww.progress import ProgressFn
 from easy_oww.workspace import ProjectPaths, Workspace
@@ -26,6 +31,10 @@ NOISE_SOURCE = ""  # a job with no clip: augmentation noise alone (a negative)
 
 TRAIN_SETS = ("positive", "negative_adversarial", "negative_speech", "negative_noise")
 HELD_OUT_SETS = ("val_positive", "val_adversarial", "eval_positive", "eval_adversarial")
+HELD_OUT_FRAMES = MODEL_INPUT_FRAMES + 10
+"""Held-out clips keep 26 frames: 11 windows, 80 ms apart, as a streaming detector sees the
+phrase pass; a clip's score is its best window, as in deployment."""
+HELD_OUT_END = (0.55, 0.75)  # seconds after the phrase: the windows cover its end -0.25..0.75 s
 
 
 class ClipAudio:
@@ -61,10 +70,13 @@ def window_samples(config: ProjectConfig, positives: list[Path]) -> int:
 
 
 def eval_augment_config(config: AugmentConfig) -> AugmentConfig:
-    """Held-out clips are always reverberant and noisy: the hard case, measured honestly."""
+    """Held-out clips are always reverberant and noisy: the hard case, measured honestly.
+    The phrase ends well before the window's end, so the windows span every alignment a
+    streaming detector would score."""
     lo, hi = config.snr_db
     return config.model_copy(update={"rir_probability": 1.0, "noise_probability": 1.0,
-                                     "snr_db": (max(lo, 5.0), max(min(hi, 20.0), max(lo, 5.0)))})
+                                     "snr_db": (max(lo, 5.0), max(min(hi, 20.0), max(lo, 5.0))),
+                                     "end_jitter_s": HELD_OUT_END})
 
 
 def feature_jobs(plan: ClipPlan, config: ProjectConfig) -> dict[str, list[Any]]:
@@ -84,6 +96,7 @@ def feature_jobs(plan: ClipPlan, config: ProjectConfig) -> dict[str, list[Any]]:
         + jobs(s["train_real_positive"], 1, rounds * weight, "real"),
         "negative_adversarial": jobs(s["train_adversarial"], 0, rounds, "adv"),
         "negative_speech": jobs(s["train_speech"], 0, rounds, "speech")
+        + jobs(s.get("train_downloaded_speech", []), 0, rounds, "dlspeech")
         + jobs(s["train_real_negative"], 0, rounds * weight, "realneg"),
         "negative_noise": [FeatureJob(key=f"noise:{i}", source=NOISE_SOURCE, round=0, label=0,
                                       kind="noise") for i in range(n_noise)],
@@ -112,14 +125,18 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
     babble = [load_audio(p) for p in plan.splits["train_speech"][:24]]
     sources = build_sources(workspace, seed=config.seed, babble=babble)
     train_audio = ClipAudio(Augmenter(config.augment, sources, window), window)
-    eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), sources, window), window)
+    held_window = window + (HELD_OUT_FRAMES - MODEL_INPUT_FRAMES) * FRAME_SAMPLES
+    eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), sources, held_window),
+                           held_window)
     counts: dict[str, int] = {}
     for name, jobs in feature_jobs(plan, config).items():
         if not jobs:
             counts[name] = 0
             continue
-        audio_fn = eval_audio if name in HELD_OUT_SETS else train_audio
-        res = extract_features(jobs, paths.features / name, audio_fn, seed=config.seed,
+        held = name in HELD_OUT_SETS
+        res = extract_features(jobs, paths.features / name, eval_audio if held else train_audio,
+                               seed=config.seed,
+                               frames=HELD_OUT_FRAMES if held else MODEL_INPUT_FRAMES,
                                workers=config.features.workers,
                                shard_size=config.features.shard_size,
                                threads=config.features.onnx_threads, device=device,

@@ -33,6 +33,20 @@ def stream_scores(model: Any, stream: np.ndarray, batch: int = 8192) -> np.ndarr
                           or [np.zeros(0, np.float32)])
 
 
+def clip_peaks(model: Any, clips: np.ndarray, patience: int = 1) -> np.ndarray:
+    """Each held-out clip's best score over its 16-frame windows, held for `patience`
+    frames (as a streaming detector sees the phrase pass)."""
+    from easy_oww.evaluate.metrics import clip_peak
+
+    if len(clips) == 0:
+        return np.zeros(0, np.float32)
+    n_win = clips.shape[1] - MODEL_INPUT_FRAMES + 1
+    views = np.lib.stride_tricks.sliding_window_view(clips, MODEL_INPUT_FRAMES, axis=1)
+    flat = views.transpose(0, 1, 3, 2).reshape(-1, MODEL_INPUT_FRAMES, clips.shape[2])
+    rows = model.score_windows(flat).reshape(len(clips), n_win)
+    return np.array([clip_peak(r, min(patience, n_win)) for r in rows], dtype=np.float32)
+
+
 def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
                    trained: dict[str, Any], plan: ClipPlan, feat: dict[str, Any], *,
                    timings: Any = ()) -> dict[str, Any]:
@@ -42,10 +56,11 @@ def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
 
     ev = config.evaluation
     model = WakeWordModel(paths.model)
-    pos = model.score_windows(open_features(paths.features / "eval_positive").load_all())
+    pos = clip_peaks(model, open_features(paths.features / "eval_positive").load_all(),
+                     ev.patience)
     adv_dir = paths.features / "eval_adversarial"
-    adv = (model.score_windows(open_features(adv_dir).load_all())
-           if adv_dir.is_dir() and len(open_features(adv_dir)) else np.zeros(0, np.float32))
+    adv = (clip_peaks(model, open_features(adv_dir).load_all(), ev.patience)
+           if adv_dir.is_dir() else np.zeros(0, np.float32))
     neg_meta = _summary(paths.negative_audio)
     test_stream = np.load(paths.negative_audio / "test_stream.npy", mmap_mode="r")
     neg = stream_scores(model, test_stream)
@@ -76,6 +91,7 @@ def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
                  "clips": plan.counts(), "features": feat.get("counts", {}),
                  "acoustic_sources": feat.get("sources", {}),
                  "negative_audio": neg_meta.get("source"),
+                 "train_negative_audio_hours": neg_meta.get("train_hours", 0.0),
                  "precomputed_negatives": trained.get("precomputed_negatives", 0)},
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "tool_version": __version__,
@@ -126,7 +142,9 @@ def write_model_card(paths: ProjectPaths, config: ProjectConfig, r: dict[str, An
             "training_data": {"preset": config.preset.value, "head": config.training.head.value,
                               "seed": config.seed, "voices": r["data"]["train_voices"],
                               "held_out_voices": r["data"]["held_out_voices"],
-                              "feature_windows": sum(r["data"]["features"].values()),
+                              "clip_windows": sum(r["data"]["features"].values()),
+                              "negative_audio_hours": round(
+                                  r["data"]["train_negative_audio_hours"], 2),
                               "precomputed_negatives": r["data"]["precomputed_negatives"]},
             "input": f"float32 [batch, {MODEL_INPUT_FRAMES}, 96] openWakeWord embeddings",
             "output": "float32 [batch, 1] score in 0..1"}

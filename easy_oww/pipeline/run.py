@@ -178,7 +178,7 @@ def _clips_phase(run: _Run) -> ClipPlan:
         holder["plan"] = plan
         return {"counts": plan.counts(), "plan": plan.to_json(run.ws.root)}
 
-    _, summary = run.phase("clips", run.paths.clips, clips_key(run.config, run.paths), body)
+    _, summary = run.phase("clips", run.paths.clips, clips_key(run.config, run.ws, run.paths), body)
     plan = holder.get("plan") or ClipPlan.from_json(summary["plan"], run.ws.root)
     missing = [p for ps in plan.splits.values() for p in ps if not p.is_file()]
     if missing:  # the TTS cache was cleaned since: make the clips again
@@ -193,7 +193,7 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, dict[str, Any]]:
     c = run.config
     key = {"clips": plan.to_json(run.ws.root), "augment": c.augment.model_dump(mode="json"),
            "clip_duration": c.clips.clip_duration, "seed": c.seed,
-           "real_weight": c.clips.real_positive_weight, "version": 1}
+           "real_weight": c.clips.real_positive_weight, "version": 2}
 
     def body() -> dict[str, Any]:
         s = make_features(c, run.ws, run.paths, plan, device=run.device, progress=run.progress)
