@@ -145,3 +145,19 @@ def test_place_past_the_end_of_a_chunk_is_a_no_op() -> None:
     for seed in range(30):  # enough chunks that babble lands past the end
         chunk = make_chunk(pool, 4.0, np.random.default_rng(seed))
         assert chunk.shape == (64000,) and np.isfinite(chunk).all()
+
+
+def test_embeddings_only_audio_is_reused_and_same_with_two_workers(tmp_path, small_chunks):
+    """Bug: a cached set made with keep_audio=False (training audio) crashed on reuse."""
+    kw = {"hours": 0.025, "seed": 9, "exclude": "hey jarvis", "voices": VOICES,
+          "keep_audio": False}
+    ws = init_workspace(tmp_path / "one")
+    synth = FakeSynth()
+    one = na.ensure_negative_audio(ws, synth=synth, workers=1, **kw)
+    assert all(p.audio is None for p in one.parts)
+    assert not list(one.root.glob("*.wav"))
+    again = na.ensure_negative_audio(ws, synth=synth, workers=1, **kw)
+    assert synth.calls == 1 and again.parts == one.parts
+    two = na.ensure_negative_audio(init_workspace(tmp_path / "two"), synth=FakeSynth(),
+                                   workers=2, **kw)
+    assert np.array_equal(one.embeddings(), two.embeddings())

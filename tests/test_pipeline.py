@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -167,6 +168,8 @@ def test_kill_9_then_rerun_gives_the_same_model(trained, phase: str) -> None:
     name = f"killed_{phase}"
     tiny_project(ws, name)
     paths = ws.project(name)
+    for take in ws.project("tiny").recordings.glob("*.wav"):  # same inputs as "tiny"
+        shutil.copy2(take, paths.recordings / take.name)
     proc = _train_cli(ws, name)
     if phase == "features":
         _wait_for((paths.features, "shard_*.npy"), proc)

@@ -462,8 +462,8 @@ def _load_manifest(root: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     data: dict[str, Any] = read_json(path)
-    if all((root / c["audio"]).is_file() and (root / c["features"]).is_file()
-           for c in data.get("chunks", [])):
+    if all((c["audio"] is None or (root / c["audio"]).is_file())
+           and (root / c["features"]).is_file() for c in data.get("chunks", [])):
         return data
     log.warning("negative test audio in %s is incomplete; regenerating the missing parts", root)
     return None
