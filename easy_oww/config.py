@@ -86,11 +86,15 @@ class ClipsConfig(_Section):
         raise ValueError("clip_duration must be 'auto' or a number of seconds in [1, 10]")
 
 
+Backend = Literal["espeak", "piper", "openai"]
+DEFAULT_BACKENDS: tuple[Backend, ...] = ("espeak", "piper")
+
+
 class TTSConfig(_Section):
     """Text-to-speech backends and their variation."""
 
-    backends: list[Literal["espeak", "piper", "openai"]] = Field(
-        default_factory=lambda: ["espeak", "piper"],
+    backends: list[Backend] = Field(
+        default_factory=lambda: list(DEFAULT_BACKENDS),
         description="backends to use; unavailable optional ones are skipped with a notice")
     espeak_voices: Literal["all"] | list[str] = Field(
         "all", description="espeak-ng voices: 'all' English voices/variants or a list")
@@ -367,7 +371,8 @@ def dump_config(config: ProjectConfig) -> str:
     header = ("# easy-oww project configuration. Every key is documented in "
               "docs/configuration.md.\n# Unknown keys are errors; delete a key to get "
               "its default.\n")
-    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    body: str = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return header + body
 
 
 def save_config(config: ProjectConfig, path: Path) -> None:

@@ -18,15 +18,15 @@ from typing import Any, BinaryIO
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[BinaryIO]:
-    """Open a temporary file beside `path`; on clean exit, rename it onto `path`."""
-    if mode not in ("wb", "w"):
-        raise ValueError("atomic_open supports 'wb' and 'w' only")
+    """Open a temporary binary file beside `path`; on clean exit, rename it onto `path`."""
+    if mode != "wb":
+        raise ValueError("atomic_open writes bytes only (mode 'wb')")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
-            yield fh  # type: ignore[misc]
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

@@ -36,7 +36,7 @@ def invoke(runner: CliRunner, workspace: Workspace) -> Callable[..., object]:
     """Run the real CLI group in-process with --workspace set."""
     from easy_oww.cli.main import cli
 
-    def run(*args: str, input: str | None = None):  # noqa: A002
+    def run(*args: str, input: str | None = None):
         return runner.invoke(cli, ["--workspace", str(workspace.root), *args], input=input)
 
     return run

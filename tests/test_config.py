@@ -5,8 +5,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from easy_oww.config import (Head, Preset, ProjectConfig, dump_config, load_config, new_config,
-                             save_config, with_preset)
+from easy_oww.config import (
+    Head,
+    Preset,
+    ProjectConfig,
+    dump_config,
+    load_config,
+    new_config,
+    save_config,
+    with_preset,
+)
 from easy_oww.errors import ConfigError
 
 

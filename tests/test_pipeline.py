@@ -138,9 +138,9 @@ def test_config_change_redoes_only_later_phases(trained) -> None:
 def test_lock_keeps_two_runs_apart(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
     tiny_project(ws)
-    with project_lock(ws.project("tiny").lock):
-        with pytest.raises(LockedError, match="another easy-oww run"):
-            run_train(ws, "tiny")
+    with project_lock(ws.project("tiny").lock), \
+            pytest.raises(LockedError, match="another easy-oww run"):
+        run_train(ws, "tiny")
 
 
 def _train_cli(ws: Workspace, name: str) -> subprocess.Popen:

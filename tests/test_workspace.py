@@ -7,8 +7,14 @@ import pytest
 
 from easy_oww.errors import EasyOWWError, ProjectNotFound, WorkspaceError
 from easy_oww.project import create_project, list_projects, open_project
-from easy_oww.workspace import (ENV_VAR, WORKSPACE_DIRS, default_workspace_dir, init_workspace,
-                                open_workspace, resolve_workspace_path)
+from easy_oww.workspace import (
+    ENV_VAR,
+    WORKSPACE_DIRS,
+    default_workspace_dir,
+    init_workspace,
+    open_workspace,
+    resolve_workspace_path,
+)
 
 
 def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

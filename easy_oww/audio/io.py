@@ -33,7 +33,8 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> n
         return audio
     import soxr
 
-    return soxr.resample(audio, orig_sr, target_sr, quality="HQ").astype(np.float32)
+    out: np.ndarray = soxr.resample(audio, orig_sr, target_sr, quality="HQ")
+    return out.astype(np.float32)
 
 
 def load_audio(path: str | os.PathLike[str], target_sr: int = SAMPLE_RATE) -> np.ndarray:

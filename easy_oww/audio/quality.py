@@ -75,7 +75,8 @@ def frame_energies_db(audio: np.ndarray, sr: int = SAMPLE_RATE, frame_ms: int = 
         return np.array([_db(float(np.sqrt(np.mean(x**2)))) if len(x) else -200.0])
     frames = x[: count * n].reshape(count, n)
     rms = np.sqrt(np.mean(frames**2, axis=1))
-    return 20.0 * np.log10(np.maximum(rms, 1e-10))
+    out: np.ndarray = 20.0 * np.log10(np.maximum(rms, 1e-10))
+    return out
 
 
 def check_quality(audio: np.ndarray, sr: int = SAMPLE_RATE,

@@ -359,9 +359,9 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         f"- long negative audio: {sum(p.get('hours', 0) for p in d.get('long_audio', [])):.2f} h",
     ]
     if card.get("threshold_source"):
-        lines += ["", f"The threshold was chosen on {card['threshold_source']}; the figures "
-                  "above come from held-out clips and audio that neither training nor "
-                  "threshold selection saw."]
+        lines += ["", (f"The threshold was chosen on {card['threshold_source']}; the figures "
+                       "above come from held-out clips and audio that neither training nor "
+                       "threshold selection saw.")]
     training = card.get("training_data") or card.get("training")
     if isinstance(training, dict):
         lines += ["", "## Training data", ""]

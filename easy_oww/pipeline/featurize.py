@@ -51,7 +51,8 @@ class ClipAudio:
             audio = np.zeros(self.window_samples, dtype=np.int16)
         else:
             audio = load_audio(job.source)
-        return self.augmenter(audio, rng, positive=job.label == 1)
+        out: np.ndarray = self.augmenter(audio, rng, positive=job.label == 1)
+        return out
 
 
 def window_samples(config: ProjectConfig, positives: list[Path]) -> int:
@@ -65,7 +66,7 @@ def window_samples(config: ProjectConfig, positives: list[Path]) -> int:
 
     sample = positives[:: max(1, len(positives) // 200)]
     lengths = [sf.info(str(p)).frames for p in sample]
-    median = statistics.median(lengths)
+    median = float(statistics.median(lengths))
     return max(MIN_WINDOW, round(median / 1000.0) * 1000 + 12_000)
 
 

@@ -51,13 +51,13 @@ def training_data(ws: Workspace, paths: ProjectPaths, config: ProjectConfig) -> 
         from easy_oww.datasets import feature_windows
 
         windows = feature_windows(np.load(train_stream, mmap_mode="r"))
-        ours = sum(len(s) for s in negatives)
+        rows = sum(len(s) for s in negatives)
         negatives.append(windows)
         # per-row weight: the long audio supplies STREAM_SHARE of the negative rows
-        weights.append(STREAM_SHARE / (1 - STREAM_SHARE) * ours / max(1, len(windows)))
+        weights.append(STREAM_SHARE / (1 - STREAM_SHARE) * rows / max(1, len(windows)))
     extra = _precomputed(ws)
     if extra is not None:
-        ours = sum(w * len(s) for w, s in zip(weights, negatives))
+        ours = float(sum(w * len(s) for w, s in zip(weights, negatives, strict=True)))
         negatives.append(extra)
         # per-row weight so the downloaded set supplies PRECOMPUTED_WEIGHT of negatives
         weights.append(PRECOMPUTED_WEIGHT / (1 - PRECOMPUTED_WEIGHT) * ours / max(1, len(extra)))
@@ -91,7 +91,7 @@ def _precomputed(ws: Workspace) -> np.ndarray | None:
     path = precomputed_negative_features(ws)
     if path is None:
         return None
-    arr = np.load(path, mmap_mode="r")
+    arr: np.ndarray = np.load(path, mmap_mode="r")
     if arr.ndim != 3 or arr.shape[1:] != (16, 96):
         log.warning("ignoring %s: shape %s is not [n, 16, 96]", path.name, arr.shape)
         return None

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from easy_oww.config import Preset, ProjectConfig, with_preset
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import stable_hash
@@ -254,7 +252,3 @@ def _precomputed_id(ws: Workspace) -> Any:
         return None
     path = precomputed_negative_features(ws)
     return None if path is None else [path.name, path.stat().st_size]
-
-
-def load_array(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r")
