@@ -101,9 +101,15 @@ def test_piper_synthesizes_speech_and_varies() -> None:
     assert voice.id == "piper:en_US-joe-medium" and voice.language == "en_US"
     base = synthesize(SynthesisRequest("hey jarvis", voice))
     _check_speech(base)
-    slow = synthesize(SynthesisRequest("hey jarvis", voice, speed=0.7))
-    fast = synthesize(SynthesisRequest("hey jarvis", voice, speed=1.4))
-    assert len(slow) > 1.2 * len(base) and len(fast) < 0.9 * len(base)
+
+    def median_len(speed: float) -> float:
+        # Piper's duration predictor draws its own noise: compare medians of three runs
+        return float(np.median([len(synthesize(SynthesisRequest("hey jarvis", voice,
+                                                                speed=speed)))
+                                for _ in range(3)]))
+
+    normal = median_len(1.0)
+    assert median_len(0.7) > 1.15 * normal and median_len(1.4) < 0.9 * normal
     high = synthesize(SynthesisRequest("hey jarvis", voice, pitch=1.3))
     assert 0.75 < len(high) / len(base) < 1.3  # pitch shift keeps the duration
     assert _zero_crossing_rate(high) > _zero_crossing_rate(base)
