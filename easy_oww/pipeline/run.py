@@ -68,7 +68,7 @@ class _Run:
     timings: list[PhaseTiming] = field(default_factory=list)
 
     def phase(self, name: str, directory: Path, key_data: Any,
-              body: Callable[[], dict[str, Any]], *, clean: bool = False) -> tuple[str, dict[str, Any]]:
+              body: Callable[[], dict[str, Any]]) -> tuple[str, dict[str, Any]]:
         """Run `body` unless `directory` records a completed run with the same key."""
         key = stable_hash(key_data)
         directory.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ class _Run:
             return key, done
         previous = phases.load_manifest(directory)
         phases.invalidate(directory)
-        if clean or self.force or (previous is not None and previous.get("key") != key):
+        if self.force or (previous is not None and previous.get("key") != key):
             _clear(directory)  # outputs of another configuration: start afresh
         log.info("%s: running", name)
         start = time.perf_counter()
