@@ -229,3 +229,13 @@ def test_piper_audio_is_reproducible_per_request_seed() -> None:
     assert len(other) > 0
     assert np.array_equal(a, b)
     assert not (len(a) == len(c) and np.array_equal(a, c))
+
+
+def test_espeak_speechplayer_variants_are_reproducible() -> None:
+    """Bug: +caleb/+Reed (klatt 6) drew breath noise from the C library's rand(), so the
+    same request gave other audio after other clips; fresh workspaces trained other models."""
+    voices = {v.name: v for v in list_voices(backends=("espeak",))}
+    caleb = SynthesisRequest("hey jarvis", voices["en+caleb"], seed=3)
+    first = synthesize(caleb)
+    synthesize(SynthesisRequest("something else", voices["en-gb-x-rp+Reed"], seed=4))
+    assert np.array_equal(synthesize(caleb), first)

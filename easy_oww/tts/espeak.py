@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import sys
 import logging
 import threading
 from pathlib import Path
@@ -65,6 +66,28 @@ def available() -> bool:
 def data_path() -> Path:
     loader = require("espeakng_loader", "train", "espeak-ng speech synthesis")
     return Path(loader.get_data_path())
+
+
+@functools.lru_cache(maxsize=1)
+def _c_srand() -> Any:
+    """The C library's srand, or None where it cannot be found."""
+    names = ("ucrtbase", "msvcrt") if sys.platform == "win32" else (None,)
+    for name in names:
+        try:
+            fn = ctypes.CDLL(name).srand
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_uint], None
+        return fn
+    return None
+
+
+def _seed_c_rand(seed: int) -> None:
+    """Seed the C library's rand(): espeak-ng's speechPlayer voices (klatt 6: the +caleb and
+    +Reed variants) draw their breath noise from it, which its own seed does not cover."""
+    fn = _c_srand()
+    if fn is not None:
+        fn(seed & 0x7FFFFFFF)
 
 
 def _load(path: str) -> ctypes.CDLL:
@@ -194,6 +217,7 @@ class EspeakEngine:
         elif lib.espeak_SetVoiceByName(voice.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice {voice!r}")
         lib.espeak_ng_SetRandSeed(seed & 0x7FFFFFFF)
+        _seed_c_rand(seed)
         for param, value in ((RATE, rate), (PITCH, pitch), (RANGE, range_),
                              (WORDGAP, word_gap)):
             lib.espeak_SetParameter(param, value, 0)
