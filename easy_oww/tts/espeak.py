@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import sys
 import logging
+import sys
 import threading
 from pathlib import Path
 from typing import Any
