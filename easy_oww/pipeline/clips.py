@@ -184,10 +184,7 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
 
 def downloaded_speech(workspace: Workspace, n: int, seed: int) -> list[Path]:
     """Up to `n` files of downloaded read speech (LibriSpeech), a seeded choice."""
-    try:
-        from easy_oww.datasets import speech_files
-    except ImportError:
-        return []
+    from easy_oww.datasets import speech_files
     files = speech_files(workspace)
     if len(files) > n:
         files = sorted(files, key=lambda p: key_to_int(f"{seed}:{p.name}"))[:n]

@@ -84,10 +84,7 @@ def _stream_meta(directory: Path) -> dict[str, Any]:
 
 
 def _precomputed(ws: Workspace) -> np.ndarray | None:
-    try:
-        from easy_oww.datasets import precomputed_negative_features
-    except ImportError:
-        return None
+    from easy_oww.datasets import precomputed_negative_features
     path = precomputed_negative_features(ws)
     if path is None:
         return None

@@ -82,10 +82,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
 
 def _downloaded_stream(ws: Workspace) -> np.ndarray | None:
     """openWakeWord's downloaded false-positive validation features ([T, 96]) if present."""
-    try:
-        from easy_oww.datasets import validation_features
-    except ImportError:
-        return None
+    from easy_oww.datasets import validation_features
     path = validation_features(ws)
     if path is None:
         return None

@@ -246,9 +246,6 @@ def _evaluation_phase(run: _Run, upstream: tuple[str, ...], trained: dict[str, A
 
 def _precomputed_id(ws: Workspace) -> Any:
     """Identity of downloaded precomputed negative features, if present (name + size)."""
-    try:
-        from easy_oww.datasets import precomputed_negative_features
-    except ImportError:
-        return None
+    from easy_oww.datasets import precomputed_negative_features
     path = precomputed_negative_features(ws)
     return None if path is None else [path.name, path.stat().st_size]
