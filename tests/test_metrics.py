@@ -150,3 +150,27 @@ def test_classification_report():
     assert m.classification_report([0, 0], [0, 0])["f1"] == 0.0
     with pytest.raises(ValueError):
         m.classification_report([1], [1, 0])
+
+
+def test_validation_allowance_leaves_room_for_the_unseen_activation() -> None:
+    from easy_oww.evaluate.metrics import validation_allowance
+
+    assert validation_allowance(0.5, 1.0) == 0.0  # too short: nothing allowed, still biased
+    assert validation_allowance(0.5, 2.0) == 0.0  # (0 + 1) / 2 h = 0.5/h expected
+    assert validation_allowance(0.5, 4.0) == 0.25  # one activation in 4 h: (1 + 1) / 4
+    assert validation_allowance(2.0, 1.0) == 1.0
+    assert validation_allowance(1.0, 3.0) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError):
+        validation_allowance(0.5, 0.0)
+
+
+def test_threshold_above_the_sample_maximum_fires_about_once_per_sample_length() -> None:
+    # the reason for the allowance: a threshold just above the highest of T hours of
+    # activations fires on new audio about 1/T per hour (i.i.d. scores: rank argument)
+    rng = np.random.default_rng(0)
+    rates = []
+    for _ in range(2000):
+        peaks = rng.random(40)  # one "hour": 40 candidate activations' peak scores
+        threshold = peaks.max()
+        rates.append(np.sum(rng.random(40) > threshold))  # the next hour
+    assert np.mean(rates) == pytest.approx(40 / 41, rel=0.1)

@@ -111,6 +111,31 @@ def test_selection_prefers_met_target_then_recall() -> None:
     assert best_entry([h[0], h[3]])["step"] == 4  # fallback: fewest false positives
 
 
+def test_selection_ranks_met_checkpoints_by_selection_score() -> None:
+    # a lucky validation hour gives step 2 the best recall at the target, but step 3 is
+    # better over the low-false-alarm end of the curve, which is what selection compares
+    h = [{"step": 2, "met": True, "recall": 0.92, "fp_per_hour": 0.0, "selection_score": 0.90,
+          "recall_at_default": 0.9, "fp_per_hour_at_default": 3.0},
+         {"step": 3, "met": True, "recall": 0.88, "fp_per_hour": 0.0, "selection_score": 0.95,
+          "recall_at_default": 0.9, "fp_per_hour_at_default": 3.0}]
+    assert best_entry(h)["step"] == 3
+
+
+def test_selection_score_averages_recall_over_false_positive_rates() -> None:
+    from easy_oww.training.validation import selection_score
+
+    pos = np.linspace(0.5, 0.99, 100)  # peaks of 100 positive clips
+    neg = np.zeros(45_000)  # one hour of negative frames
+    neg[[1000, 5000, 9000]] = [0.95, 0.9, 0.8]  # three separate false activations
+    # recall at 0 FP/h (0.5 target: none allowed) 4/100 above 0.95; at 1 FP/h 14/100 ...
+    levels = {0.0: 0.95, 1.0: 0.9, 2.0: 0.8, 3.0: 0.5, 5.0: 0.5}
+    want = np.mean([np.mean(pos > t) if t > 0.5 else 1.0 for t in levels.values()])
+    got = selection_score(pos, neg, 1.0, 0.5, debounce_frames=12, patience=1)
+    assert got == pytest.approx(want, abs=0.011)
+    assert selection_score(pos, np.zeros(45_000), 1.0, 0.5, debounce_frames=12,
+                           patience=1) == 1.0
+
+
 def test_average_state_dicts() -> None:
     a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(4)}
     b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(4)}
@@ -215,3 +240,24 @@ def test_rerun_of_a_finished_run_only_reselects(tmp_path: Path,
     assert seen == [60]
     assert _bytes(again.model) == _bytes(first.model)
     assert again.threshold == first.threshold
+
+
+@pytest.mark.parametrize("head", ["dnn", "temporal", "temporal_attention"])
+def test_calibrate_threshold_moves_the_threshold_to_one_half(head: str) -> None:
+    from easy_oww.training.heads import ScoreModel, build_head, calibrate_threshold
+
+    torch.manual_seed(0)
+    model = ScoreModel(build_head(head, 16)).eval()
+    x = torch.randn(400, 16, 96)
+    with torch.no_grad():
+        before = model(x).reshape(-1).double().numpy()
+    threshold = float(np.quantile(before, 0.8))  # an arbitrary operating point
+    calibrate_threshold(model, threshold)
+    with torch.no_grad():
+        after = model(x).reshape(-1).double().numpy()
+    assert np.array_equal(before >= threshold, after >= 0.5)  # same decisions at 0.5
+    assert np.array_equal(np.argsort(before, kind="stable"), np.argsort(after, kind="stable"))
+    calibrate_threshold(model, 0.5, 0.7)  # and to any other default
+    with torch.no_grad():
+        again = model(x).reshape(-1).double().numpy()
+    assert np.array_equal(after >= 0.5, again >= 0.7)

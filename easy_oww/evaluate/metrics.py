@@ -29,6 +29,7 @@ DET curve area
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -219,6 +220,23 @@ class ThresholdChoice:
         return {"threshold": self.threshold, "recall": self.recall,
                 "fp_per_hour": self.fp_per_hour, "target_fp_per_hour": self.target_fp_per_hour,
                 "met": self.met}
+
+
+def validation_allowance(target_fp_per_hour: float, hours: float) -> float:
+    """The false positives per hour to allow on `hours` of validation audio so that the
+    threshold chosen there fires at most `target_fp_per_hour` on new audio, on average.
+
+    A threshold just above the k-th highest activation of T hours of audio fires on new
+    audio at about k / T per hour (an order statistic: the next hour's activations land
+    above it as often as any of those k did). Allowing m activations on validation puts
+    the threshold above the (m+1)-th, so the expected rate is (m+1) / T, not m / T; this
+    returns m / T with m = floor(target * T) - 1. When T < 1 / target not even m = 0 is
+    unbiased: the answer is then 0 (no activation allowed), the best the audio allows.
+    """
+    if hours <= 0:
+        raise ValueError("hours must be positive")
+    m = math.floor(target_fp_per_hour * hours + 1e-9) - 1
+    return max(0, m) / hours
 
 
 def threshold_for_target(pos_max_scores: np.ndarray, neg_scores: np.ndarray, hours: float,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from easy_oww.config import ProjectConfig
+from easy_oww.pipeline.negatives import validation_hours
 
 # Per core, measured on the reference machine.
 TTS_CLIPS_PER_S = 12.0
@@ -26,6 +27,8 @@ def estimate_seconds(config: ProjectConfig, cores: int | None = None) -> float:
     features = ((c.n_positive + c.n_adversarial + c.n_negative_speech * 1.25)
                 * config.augment.rounds + 4 * c.n_eval_positive)
     train_rows = config.training.steps * config.training.batch_size
-    hours = c.negative_audio_hours + 2 * config.evaluation.negative_hours
+    ev = config.evaluation
+    hours = (c.negative_audio_hours + ev.negative_hours
+             + validation_hours(ev.negative_hours, ev.target_fp_per_hour))
     return (clips / (TTS_CLIPS_PER_S * cores) + features / (FEATURE_CLIPS_PER_S * cores)
             + train_rows / TRAIN_SAMPLES_PER_S + hours * NEGATIVE_AUDIO_S / cores + FIXED_S)

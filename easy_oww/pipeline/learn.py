@@ -99,16 +99,24 @@ def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, de
                 progress: ProgressFn | None) -> dict[str, Any]:
     import torch
 
+    from easy_oww.training.heads import calibrate_threshold
     from easy_oww.training.trainer import train_classifier
 
     data = training_data(ws, paths, config)
     result = train_classifier(data, config.training, config.evaluation, seed=config.seed,
                               checkpoint_dir=paths.training / "checkpoints", progress=progress,
                               device=device)
+    threshold = result.threshold
+    if result.met_target:
+        # the validation threshold becomes the configured default (0.5 unless changed), so
+        # openWakeWord's default threshold is the recommended one
+        calibrate_threshold(result.model, result.threshold, config.evaluation.threshold)
+        threshold = config.evaluation.threshold
     buf = io.BytesIO()
     torch.save(result.model, buf)
     atomic_write_bytes(paths.training / MODEL_FILE, buf.getvalue())
-    return {"selected_step": result.selected_step, "threshold": result.threshold,
+    return {"selected_step": result.selected_step, "threshold": threshold,
+            "validation_threshold": result.threshold,
             "val_recall": result.val_recall, "val_fp_per_hour": result.val_fp_per_hour,
             "met_target": result.met_target, "averaged_steps": list(result.averaged_steps),
             "val_adversarial_false_accept": result.val_adversarial_false_accept,

@@ -26,8 +26,17 @@ log = logging.getLogger(__name__)
 FRAMES_PER_HOUR = 3600 * 1000 // FRAME_MS  # 45,000
 
 
-def validation_hours(test_hours: float) -> float:
-    return max(0.05, test_hours)  # shorter validation audio picks optimistic thresholds
+MAX_VALIDATION_HOURS = 4.0
+
+
+def validation_hours(test_hours: float, target_fp_per_hour: float) -> float:
+    """Hours of validation audio: as long as the test audio, and long enough that the
+    threshold can be chosen without bias for the target while one activation is allowed
+    (2 / target hours, see `easy_oww.evaluate.metrics.validation_allowance`; a threshold
+    above the second-highest activation varies less than one above the highest), up to
+    MAX_VALIDATION_HOURS."""
+    unbiased = 2.0 / target_fp_per_hour
+    return max(0.05, test_hours, min(MAX_VALIDATION_HOURS, unbiased))
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -60,7 +69,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
         save_npy(directory / "train_stream.npy", train_stream)
         summary["train_hours"] = len(train_stream) / FRAMES_PER_HOUR
     test_hours = config.evaluation.negative_hours
-    val_hours = validation_hours(test_hours)
+    val_hours = validation_hours(test_hours, config.evaluation.target_fp_per_hour)
     audio = ensure_negative_audio(ws, hours=test_hours + val_hours, seed=config.seed,
                                   exclude=config.wake_word, voices=held_voices,
                                   progress=progress)

