@@ -57,14 +57,14 @@ def _check_range(v: Range, lo: float, hi: float, name: str) -> Range:
 class ClipsConfig(_Section):
     """How many clips of each kind the clips phase makes."""
 
-    n_positive: int = Field(5000, ge=10, le=1_000_000,
+    n_positive: int = Field(15_000, ge=10, le=1_000_000,
                             description="TTS positive clips (wake phrase variations)")
     n_adversarial: int = Field(3000, ge=0, le=1_000_000,
                                description="near-miss negative clips (similar phrases)")
     n_negative_speech: int = Field(2000, ge=0, le=1_000_000,
                                    description="general negative speech clips (sentences)")
     negative_audio_hours: float = Field(
-        30.0, ge=0.0, le=200.0,
+        40.0, ge=0.0, le=200.0,
         description="hours of long negative speech + noise (training voices) whose every "
                     "80 ms window is a training negative")
     n_eval_positive: int = Field(300, ge=10, le=100_000,
@@ -172,8 +172,8 @@ class TrainingConfig(_Section):
     head: Head = Field(Head.dnn, description=(
         "classifier head: dnn (openWakeWord's own architecture), temporal, or "
         "temporal_attention (best in benchmarks/training_heads.py, see docs/training.md)"))
-    steps: int = Field(20_000, ge=10, le=10_000_000, description="optimiser steps")
-    batch_size: int = Field(512, ge=8, le=65_536, description="windows per optimiser step")
+    steps: int = Field(12_000, ge=10, le=10_000_000, description="optimiser steps")
+    batch_size: int = Field(1024, ge=8, le=65_536, description="windows per optimiser step")
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0, description="peak learning rate (AdamW)")
     warmup_fraction: float = Field(
         0.05, ge=0.0, le=0.5, description="share of steps for linear warm-up; cosine decay after")
@@ -188,9 +188,10 @@ class TrainingConfig(_Section):
     focal_loss: bool = Field(False, description="focal loss (measured: lower recall at 1 FP/h)")
     mixup: bool = Field(False, description="mixup of batch rows (measured: lower recall at 1 FP/h)")
     checkpoint_averaging: bool = Field(
-        True, description="also try the mean of the best checkpoints; kept if it validates better")
-    average_top_k: int = Field(
-        5, ge=2, le=100, description="checkpoints averaged when checkpoint_averaging is on")
+        True, description="ship the mean of the last checkpoints when it meets the target "
+                          "(measured: higher recall at 0.5 FP/h than single checkpoints)")
+    average_last_k: int = Field(
+        5, ge=2, le=100, description="validated checkpoints averaged by checkpoint_averaging")
     validate_every: int = Field(500, ge=10, le=1_000_000,
                                 description="steps between validation + resumable checkpoint")
     threads: int = Field(0, ge=0, le=256,
@@ -201,8 +202,9 @@ class TrainingConfig(_Section):
 class EvaluationConfig(_Section):
     target_fp_per_hour: float = Field(0.5, gt=0.0, le=100.0,
                                       description="false positives per hour to meet")
-    negative_hours: float = Field(1.0, ge=0.05, le=100.0,
-                                  description="hours of built-in negative audio for testing")
+    negative_hours: float = Field(2.0, ge=0.05, le=100.0,
+                                  description="hours of built-in negative audio for testing "
+                                              "(validation gets as much, at least 1 / target)")
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="default detection threshold")
     debounce_s: float = Field(1.0, ge=0.0, le=10.0, description="min time between activations")
     patience: int = Field(1, ge=1, le=50, description="frames above threshold to fire")
@@ -242,12 +244,12 @@ class ProjectConfig(_Section):
 
 # Preset sizes. `standard` is the model's own defaults; the others override these keys.
 PRESETS: dict[Preset, dict[str, dict[str, Any]]] = {
-    Preset.quick: {  # the demo: about 8 minutes end to end on a 2-core CPU
-        "clips": {"n_positive": 2000, "n_adversarial": 1000, "n_negative_speech": 600,
-                  "negative_audio_hours": 12.0, "n_eval_positive": 200,
+    Preset.quick: {  # the demo: about 10 minutes end to end on a 2-core CPU
+        "clips": {"n_positive": 10_000, "n_adversarial": 1000, "n_negative_speech": 600,
+                  "negative_audio_hours": 24.0, "n_eval_positive": 200,
                   "n_eval_adversarial": 200},
         "augment": {"rounds": 3},
-        "training": {"steps": 8000, "batch_size": 512, "validate_every": 500},
+        "training": {"steps": 8000, "batch_size": 1024, "validate_every": 500},
         "evaluation": {"negative_hours": 1.0},
     },
     Preset.standard: {},

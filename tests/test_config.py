@@ -35,7 +35,7 @@ def test_round_trip_is_identical(tmp_path: Path) -> None:
     assert loaded == cfg
     assert loaded.wake_word == "Hey Jarvis"  # whitespace normalised
     assert loaded.training.steps == 77
-    assert loaded.clips.n_positive == 2000  # sized by the quick preset
+    assert loaded.clips.n_positive == 10_000  # sized by the quick preset
     save_config(loaded, path)
     assert load_config(path) == cfg
     assert path.read_text().startswith("# easy-oww project configuration")
