@@ -170,8 +170,8 @@ class TrainingConfig(_Section):
     """The classifier and its training loop (see docs/training.md)."""
 
     head: Head = Field(Head.dnn, description=(
-        "classifier head: dnn (openWakeWord's own architecture), temporal, or "
-        "temporal_attention (best in benchmarks/training_heads.py, see docs/training.md)"))
+        "classifier head: dnn (openWakeWord's own architecture; best on real features), "
+        "temporal, or temporal_attention (best on synthetic data, see docs/training.md)"))
     steps: int = Field(12_000, ge=10, le=10_000_000, description="optimiser steps")
     batch_size: int = Field(1024, ge=8, le=65_536, description="windows per optimiser step")
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0, description="peak learning rate (AdamW)")
@@ -250,7 +250,7 @@ PRESETS: dict[Preset, dict[str, dict[str, Any]]] = {
                   "n_eval_adversarial": 200},
         "augment": {"rounds": 3},
         "training": {"steps": 8000, "batch_size": 1024, "validate_every": 500},
-        "evaluation": {"negative_hours": 1.0},
+        "evaluation": {"negative_hours": 2.0},
     },
     Preset.standard: {},
     Preset.max: {
