@@ -339,10 +339,26 @@ def _allowed_keys(dotted: str) -> list[str]:
     return sorted(model.model_fields)
 
 
+RENAMED_KEYS = {("training", "average_top_k"): "average_last_k"}
+"""Keys of earlier versions, read under their new name (the file is left as it is)."""
+
+
+def _renamed(data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for (section, old), new in RENAMED_KEYS.items():
+        values = out.get(section)
+        if isinstance(values, dict) and old in values and new not in values:
+            values = dict(values)
+            values[new] = values.pop(old)
+            out[section] = values
+    return out
+
+
 def _validate(data: Any, source: str) -> ProjectConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the file must hold a mapping of keys to values",
                           "see docs/configuration.md for the layout")
+    data = _renamed(data)
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as err:

@@ -131,3 +131,12 @@ def test_configuration_doc_is_current() -> None:
         "docs/configuration.md is stale: regenerate it with "
         "python -c 'from easy_oww.config import reference_markdown as r; print(r(), end=\"\")' "
         "> docs/configuration.md")
+
+
+def test_renamed_key_of_an_earlier_version_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    save_config(new_config("a", "hey jarvis"), path)
+    text = path.read_text().replace("average_last_k: 5", "average_top_k: 7")
+    assert "average_top_k: 7" in text
+    path.write_text(text)
+    assert load_config(path).training.average_last_k == 7
