@@ -261,3 +261,19 @@ def test_calibrate_threshold_moves_the_threshold_to_one_half(head: str) -> None:
     with torch.no_grad():
         again = model(x).reshape(-1).double().numpy()
     assert np.array_equal(after >= 0.5, again >= 0.7)
+
+
+def test_validation_scores_keep_their_order_beyond_float32_saturation() -> None:
+    from easy_oww.training.heads import ScoreModel
+    from easy_oww.training.validation import score_windows
+
+    class Fixed(torch.nn.Module):  # logits 20, 25, 30: all exactly 1.0 as float32 sigmoids
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, 0, :1] * 5.0 + 15.0
+
+    x = np.zeros((3, 16, 96), np.float32)
+    x[:, 0, 0] = [1.0, 2.0, 3.0]
+    model = ScoreModel(Fixed())
+    assert torch.all(model(torch.from_numpy(x)) == 1.0)  # what float32 would give
+    scores = score_windows(model, x, torch.device("cpu"))
+    assert scores[0] < scores[1] < scores[2] < 1.0

@@ -29,15 +29,21 @@ checkpoint's selection score (see `selection_score`)."""
 
 def score_windows(model: nn.Module, windows: np.ndarray, device: torch.device,
                   chunk: int = SCORE_CHUNK) -> np.ndarray:
-    """Scores in 0..1 (float64 [n]) of windows [n, 16, 96]; `model` outputs probabilities."""
+    """Scores in 0..1 (float64 [n]) of windows [n, 16, 96] for a `ScoreModel`.
+
+    The sigmoid is taken in float64: in float32 every logit above about 17 becomes 1.0,
+    and a well-trained head puts many positives and the worst negatives up there, so
+    thresholds (chosen before the exported model is calibrated to 0.5) would tie.
+    """
     out = np.empty(len(windows), dtype=np.float64)
     was_training = model.training
     model.eval()
     with torch.no_grad():
         for start in range(0, len(windows), chunk):
             block = np.ascontiguousarray(windows[start:start + chunk], dtype=np.float32)
-            scores = model(torch.from_numpy(block).to(device))
-            out[start:start + len(block)] = scores.reshape(-1).double().cpu().numpy()
+            logits = model(torch.from_numpy(block).to(device), logits=True)
+            out[start:start + len(block)] = torch.sigmoid(
+                logits.reshape(-1).double()).cpu().numpy()
     model.train(was_training)
     return out
 
