@@ -35,7 +35,7 @@ def easy_data() -> TrainingData:
 def _config(**kw: object) -> TrainingConfig:
     base = {"head": "temporal_attention", "steps": 240, "batch_size": 128,
             "validate_every": 80, "layer_size": 32, "threads": 1, "warmup_fraction": 0.05,
-            "max_negative_weight": 100.0}
+            "max_negative_weight": 100.0, "learning_rate": 1e-3}
     return TrainingConfig(**{**base, **kw})
 
 
