@@ -7,8 +7,10 @@ A project's report rests on 200 clips and 1 h of negative audio: recall moves by
 2 % per clip-set and false positives per hour in steps of 1.0, too coarse to tell two
 settings apart. This makes (once, cached in the workspace) a bench project with the
 first project's wake word, seed and voices: `--positives` noisy reverberant clips and
-half as many near-miss clips from the held-out voices, and `--hours` of held-out
-negative audio. Nothing of it was used by training or checkpoint selection. Then it
+half as many near-miss clips from the held-out voices, and at least `--hours` of
+held-out negative audio (half of it as the bench's test part, the rest as its
+validation part, which the pipeline makes at least 2 / target hours long: 7 h in all for
+the defaults). Nothing of it was used by training or checkpoint selection. Then it
 prints, for each trained project, recall at 0, 0.5 and 1 false positives per hour (the
 best threshold for each, an upper bound on what any threshold choice achieves) and
 recall and false positives per hour at the model's shipped threshold (what the user
