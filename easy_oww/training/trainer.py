@@ -339,7 +339,7 @@ def _choose(loop: _Loop) -> TrainResult:
         # The average of the final checkpoints ships whenever it meets the target: the
         # differences validation sees between single checkpoints are mostly noise, and
         # the average was better on larger held-out data (docs/training.md).
-        if candidate["met"] or not best["met"] and rank_key(candidate) > rank_key(best):
+        if candidate["met"] or (not best["met"] and rank_key(candidate) > rank_key(best)):
             log.info("shipping the mean of the last %d checkpoints", len(tail))
             loop.model, chosen = model, candidate
             averaged = tuple(int(e["step"]) for e in tail)
