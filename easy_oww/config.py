@@ -121,7 +121,7 @@ class AugmentConfig(_Section):
         0.6, ge=0.0, le=1.0, description="room reverb (real and simulated impulse responses)")
     noise_probability: float = Field(
         0.8, ge=0.0, le=1.0, description="background noise (coloured, hum, babble, downloaded)")
-    snr_db: Range = Field((0.0, 25.0), description="speech-to-noise ratio range in dB")
+    snr_db: Range = Field((5.0, 25.0), description="speech-to-noise ratio range in dB")
     gain_db: Range = Field((-12.0, 6.0),
                            description="gain range in dB (never pushed past full scale)")
     pitch_probability: float = Field(0.2, ge=0.0, le=1.0, description="pitch shift")

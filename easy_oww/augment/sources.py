@@ -76,16 +76,19 @@ class AcousticSources:
 def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
                   babble: Sequence[np.ndarray] = (), include_downloaded: bool = True,
                   simulated: int = 24, noise_seconds: float = 8.0, babble_tracks: int = 4,
-                  max_downloaded_rirs: int = 128,
+                  babble_seconds: float | None = None, max_downloaded_rirs: int = 128,
                   max_downloaded_noises: int = 64) -> AcousticSources:
-    """Collect every available RIR and noise; deterministic for a given `seed` and data."""
+    """Collect every available RIR and noise; deterministic for a given `seed` and data.
+
+    Each babble track lasts `babble_seconds` (default `noise_seconds`): babble is not
+    stationary, so a longer track gives more distinct crowds to cut windows from."""
     rirs: list[tuple[str, np.ndarray]] = list(piper_rirs())
     rirs += [(f"sim_room_{i:02d}", h) for i, h in enumerate(simulated_rooms(simulated, seed))]
     noises = generated_noises(seed, int(noise_seconds * SAMPLE_RATE))
     if babble:
         for i in range(babble_tracks):
             rng = item_rng(seed, f"babble-{i}", 0, stream="sources")
-            track = gen.babble(babble, int(noise_seconds * SAMPLE_RATE), rng)
+            track = gen.babble(babble, int((babble_seconds or noise_seconds) * SAMPLE_RATE), rng)
             noises.append((f"babble_{i}", track))
     if include_downloaded and workspace is not None:
         rir_files, noise_files = _find_downloaded(workspace)

@@ -34,6 +34,8 @@ HELD_OUT_SETS = ("val_positive", "val_adversarial", "eval_positive", "eval_adver
 HELD_OUT_FRAMES = MODEL_INPUT_FRAMES + 10
 """Held-out clips keep 26 frames: 11 windows, 80 ms apart, as a streaming detector sees the
 phrase pass; a clip's score is its best window, as in deployment."""
+BABBLE_CLIPS = 96  # sentences of negative speech that the babble noise tracks are made of
+BABBLE_SECONDS = 60.0  # per babble track (four tracks): windows are cut at random offsets
 HELD_OUT_END = (0.55, 0.75)  # seconds after the phrase: the windows cover its end -0.25..0.75 s
 
 
@@ -123,8 +125,9 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
     from easy_oww.features.store import extract_features
 
     window = window_samples(config, plan.splits["train_positive"])
-    babble = [load_audio(p) for p in plan.splits["train_speech"][:24]]
-    sources = build_sources(workspace, seed=config.seed, babble=babble)
+    babble = [load_audio(p) for p in plan.splits["train_speech"][:BABBLE_CLIPS]]
+    sources = build_sources(workspace, seed=config.seed, babble=babble,
+                            babble_seconds=BABBLE_SECONDS)
     train_audio = ClipAudio(Augmenter(config.augment, sources, window), window)
     held_window = window + (HELD_OUT_FRAMES - MODEL_INPUT_FRAMES) * FRAME_SAMPLES
     eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), sources, held_window),

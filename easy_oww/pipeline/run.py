@@ -191,7 +191,7 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, dict[str, Any]]:
     c = run.config
     key = {"clips": plan.to_json(run.ws.root), "augment": c.augment.model_dump(mode="json"),
            "clip_duration": c.clips.clip_duration, "seed": c.seed,
-           "real_weight": c.clips.real_positive_weight, "version": 2}
+           "real_weight": c.clips.real_positive_weight, "version": 3}
 
     def body() -> dict[str, Any]:
         s = make_features(c, run.ws, run.paths, plan, device=run.device, progress=run.progress)
