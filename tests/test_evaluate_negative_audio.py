@@ -161,3 +161,30 @@ def test_embeddings_only_audio_is_reused_and_same_with_two_workers(tmp_path, sma
     two = na.ensure_negative_audio(init_workspace(tmp_path / "two"), synth=FakeSynth(),
                                    workers=2, **kw)
     assert np.array_equal(one.embeddings(), two.embeddings())
+
+
+def test_validation_and_test_audio_come_from_different_sentences(monkeypatch, tmp_path):
+    """A threshold fitted on validation audio must be tested on other sentences."""
+    from easy_oww.config import new_config
+    from easy_oww.pipeline import negatives
+
+    seen: list[dict] = []
+
+    def fake(ws, *, hours, seed, **kw):
+        seen.append({"hours": hours, "seed": seed, **kw})
+        frames = round(hours * negatives.FRAMES_PER_HOUR)
+        stream = np.full((frames, 96), float(seed % 1000), np.float32)
+        return type("Audio", (), {"embeddings": lambda self: stream,
+                                  "describe": lambda self: f"seed {seed}"})()
+
+    monkeypatch.setattr(na, "ensure_negative_audio", fake)
+    monkeypatch.setattr("easy_oww.pipeline.clips.voice_split",
+                        lambda config, ws: (VOICES[:1], VOICES[1:]))
+    config = new_config("p", "hey jarvis", **{"clips.negative_audio_hours": 0.0,
+                                              "evaluation.negative_hours": 0.1})
+    out = negatives.negative_streams(init_workspace(tmp_path / "ws"), config, tmp_path)
+    assert len(seen) == 2 and seen[0]["seed"] != seen[1]["seed"]
+    assert all(s["voices"] == VOICES[1:] for s in seen)  # both from held-out voices
+    val, test = np.load(tmp_path / "val_stream.npy"), np.load(tmp_path / "test_stream.npy")
+    assert val[0, 0] != test[0, 0]
+    assert out["val_hours"] == pytest.approx(6.0) and out["test_hours"] == pytest.approx(0.1)

@@ -152,16 +152,44 @@ def test_classification_report():
         m.classification_report([1], [1, 0])
 
 
-def test_validation_allowance_leaves_room_for_the_unseen_activation() -> None:
+def test_poisson_upper_bound_matches_the_chi_square_values() -> None:
+    from easy_oww.evaluate.metrics import poisson_upper
+
+    # chi2.ppf(c, 2 (k + 1)) / 2, from tables
+    assert poisson_upper(0, 0.8) == pytest.approx(1.6094, abs=1e-3)  # -ln(0.2)
+    assert poisson_upper(1, 0.8) == pytest.approx(2.9943, abs=1e-3)
+    assert poisson_upper(2, 0.95) == pytest.approx(6.2958, abs=1e-3)
+    with pytest.raises(ValueError):
+        poisson_upper(-1)
+
+
+def test_validation_allowance_meets_the_target_with_confidence() -> None:
     from easy_oww.evaluate.metrics import validation_allowance
 
-    assert validation_allowance(0.5, 1.0) == 0.0  # too short: nothing allowed, still biased
-    assert validation_allowance(0.5, 2.0) == 0.0  # (0 + 1) / 2 h = 0.5/h expected
-    assert validation_allowance(0.5, 4.0) == 0.25  # one activation in 4 h: (1 + 1) / 4
-    assert validation_allowance(2.0, 1.0) == 1.0
-    assert validation_allowance(1.0, 3.0) == pytest.approx(2 / 3)
+    assert validation_allowance(0.5, 1.0) == 0.0  # too short: nothing allowed
+    assert validation_allowance(0.5, 4.0) == 0.0  # upper bound after one event: 3.0 / 4 > 0.5
+    assert validation_allowance(0.5, 8.0) == 0.125  # one event: bound 3.0 / 8 <= 0.5
+    assert validation_allowance(0.5, 8.0, confidence=0.95) == 0.0
+    assert validation_allowance(2.0, 4.0) == 1.25  # five events: bound 7.9 / 4 <= 2
     with pytest.raises(ValueError):
         validation_allowance(0.5, 0.0)
+
+
+def test_threshold_with_confidence_meets_the_target_on_new_audio() -> None:
+    # Simulated "hours" of activations (i.i.d. peaks): a threshold set with the allowance
+    # on 8 h fires at most 0.5/h on the next 8 h in most draws, not only on average.
+    from easy_oww.evaluate.metrics import validation_allowance
+
+    rng = np.random.default_rng(1)
+    m = round(validation_allowance(0.5, 8.0) * 8)
+    rates = []
+    for _ in range(2000):
+        val = np.sort(rng.random(8 * 40))[::-1]  # 40 candidate activations per hour
+        threshold = val[m]  # just above the (m + 1)-th highest: m allowed
+        rates.append(np.sum(rng.random(8 * 40) > threshold) / 8)
+    rates = np.array(rates)
+    assert np.mean(rates) == pytest.approx((m + 1) / 8, rel=0.15)
+    assert np.mean(rates <= 0.5) >= 0.8
 
 
 def test_threshold_above_the_sample_maximum_fires_about_once_per_sample_length() -> None:

@@ -222,21 +222,50 @@ class ThresholdChoice:
                 "met": self.met}
 
 
-def validation_allowance(target_fp_per_hour: float, hours: float) -> float:
-    """The false positives per hour to allow on `hours` of validation audio so that the
-    threshold chosen there fires at most `target_fp_per_hour` on new audio, on average.
+FP_CONFIDENCE = 0.8
+"""How sure the validation must make us that the shipped threshold meets the target."""
 
-    A threshold just above the k-th highest activation of T hours of audio fires on new
-    audio at about k / T per hour (an order statistic: the next hour's activations land
-    above it as often as any of those k did). Allowing m activations on validation puts
-    the threshold above the (m+1)-th, so the expected rate is (m+1) / T, not m / T; this
-    returns m / T with m = floor(target * T) - 1. When T < 1 / target not even m = 0 is
-    unbiased: the answer is then 0 (no activation allowed), the best the audio allows.
+
+def poisson_upper(k: int, confidence: float = FP_CONFIDENCE) -> float:
+    """The one-sided `confidence` upper bound of a Poisson mean after observing `k` events:
+    the mean at which `k` or fewer events happen with probability 1 - `confidence`."""
+    if k < 0 or not 0.0 < confidence < 1.0:
+        raise ValueError("k must be >= 0 and confidence in (0, 1)")
+
+    def cdf(lam: float) -> float:
+        term = total = math.exp(-lam)
+        for i in range(1, k + 1):
+            term *= lam / i
+            total += term
+        return total
+
+    lo, hi = 0.0, k + 10.0 + 10.0 * math.sqrt(k + 1)
+    for _ in range(100):  # cdf falls as lam grows: bisection
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if cdf(mid) > 1.0 - confidence else (lo, mid)
+    return hi
+
+
+def validation_allowance(target_fp_per_hour: float, hours: float,
+                         confidence: float = FP_CONFIDENCE) -> float:
+    """The false positives per hour to allow on `hours` of validation audio so that the
+    threshold chosen there fires at most `target_fp_per_hour` on new audio, with
+    `confidence` (80 %) rather than only on average.
+
+    Allowing m activations in T hours is accepted when the Poisson upper bound of the
+    rate after m events, `poisson_upper(m) / T`, stays within the target; this returns
+    the largest such m / T. For a target of 0.5/h: 4 h allow none (bound 1.6 / 4 = 0.40),
+    8 h allow one (3.0 / 8 = 0.37). When even m = 0 is too many (T < 1.6 / target), the
+    answer is 0, the best the audio allows. On new audio such a threshold fires about
+    (m + 1) / T per hour (an order statistic), so about 0.25/h for both examples.
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
-    m = math.floor(target_fp_per_hour * hours + 1e-9) - 1
-    return max(0, m) / hours
+    budget = target_fp_per_hour * hours
+    m = 0
+    while poisson_upper(m + 1, confidence) <= budget + 1e-9:
+        m += 1
+    return m / hours
 
 
 def threshold_for_target(pos_max_scores: np.ndarray, neg_scores: np.ndarray, hours: float,

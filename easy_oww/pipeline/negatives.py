@@ -10,6 +10,7 @@ replace or extend it when present.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +27,19 @@ log = logging.getLogger(__name__)
 FRAMES_PER_HOUR = 3600 * 1000 // FRAME_MS  # 45,000
 
 
-MAX_VALIDATION_HOURS = 4.0
+MAX_VALIDATION_HOURS = 8.0
 
 
 def validation_hours(test_hours: float, target_fp_per_hour: float) -> float:
-    """Hours of validation audio: as long as the test audio, and long enough that the
-    threshold can be chosen without bias for the target while one activation is allowed
-    (2 / target hours, see `easy_oww.evaluate.metrics.validation_allowance`; a threshold
-    above the second-highest activation varies less than one above the highest), up to
-    MAX_VALIDATION_HOURS."""
-    unbiased = 2.0 / target_fp_per_hour
-    return max(0.05, test_hours, min(MAX_VALIDATION_HOURS, unbiased))
+    """Hours of validation audio: as long as the test audio, and long enough that one
+    activation may be allowed while the threshold still meets the target with
+    confidence (`easy_oww.evaluate.metrics.validation_allowance`: 6 h at 0.5/h; a
+    threshold above the second-highest activation varies less than one above the
+    highest), up to MAX_VALIDATION_HOURS."""
+    from easy_oww.evaluate.metrics import poisson_upper
+
+    wanted = poisson_upper(1) / target_fp_per_hour
+    return max(0.05, test_hours, min(MAX_VALIDATION_HOURS, math.ceil(wanted * 4) / 4))
 
 
 def save_npy(path: Path, array: np.ndarray) -> None:
@@ -45,6 +48,7 @@ def save_npy(path: Path, array: np.ndarray) -> None:
 
 
 TRAIN_SEED_OFFSET = 7919  # the training audio's sentences differ from the held-out audio's
+VALIDATION_SEED_OFFSET = 104729  # ... and the validation audio's from the test audio's
 TRAIN_SENTENCES_PER_HOUR = 600  # variety for training (synthesis is cheap next to embedding)
 
 
@@ -70,22 +74,28 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
         summary["train_hours"] = len(train_stream) / FRAMES_PER_HOUR
     test_hours = config.evaluation.negative_hours
     val_hours = validation_hours(test_hours, config.evaluation.target_fp_per_hour)
-    audio = ensure_negative_audio(ws, hours=test_hours + val_hours, seed=config.seed,
-                                  exclude=config.wake_word, voices=held_voices,
-                                  progress=progress)
-    stream = np.asarray(audio.embeddings(), dtype=np.float32)
-    n_val = round(val_hours * FRAMES_PER_HOUR)
-    if len(stream) < n_val + FRAMES_PER_HOUR * test_hours * 0.95:
-        raise RuntimeError(f"negative audio too short: {len(stream)} frames")
-    test = stream[n_val:]
-    source = [audio.describe()]
+    # Validation and test audio are made separately, from different sentences: a threshold
+    # fitted to the validation audio would otherwise be tested on the same sentences (each
+    # is reused several times per hour), which reads fewer false positives than new audio.
+    parts: dict[str, Any] = {}
+    for part, hours, seed in (("val", val_hours, config.seed + VALIDATION_SEED_OFFSET),
+                              ("test", test_hours, config.seed)):
+        parts[part] = ensure_negative_audio(ws, hours=hours, seed=seed,
+                                            exclude=config.wake_word, voices=held_voices,
+                                            progress=progress)
+    val = np.asarray(parts["val"].embeddings(), dtype=np.float32)
+    test = np.asarray(parts["test"].embeddings(), dtype=np.float32)
+    for name, stream, hours in (("validation", val, val_hours), ("test", test, test_hours)):
+        if len(stream) < FRAMES_PER_HOUR * hours * 0.95:
+            raise RuntimeError(f"{name} negative audio too short: {len(stream)} frames")
+    source = [parts["test"].describe()]
     downloaded = _downloaded_stream(ws)
     if downloaded is not None:
         test = np.concatenate([test, downloaded])
         source.append(f"openWakeWord validation features ({len(downloaded) / FRAMES_PER_HOUR:.1f} h)")
-    save_npy(directory / "val_stream.npy", stream[:n_val])
+    save_npy(directory / "val_stream.npy", val)
     save_npy(directory / "test_stream.npy", test)
-    return {**summary, "val_hours": n_val / FRAMES_PER_HOUR,
+    return {**summary, "val_hours": len(val) / FRAMES_PER_HOUR,
             "test_hours": len(test) / FRAMES_PER_HOUR, "source": "; ".join(source)}
 
 

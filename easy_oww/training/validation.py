@@ -1,10 +1,10 @@
 """Scoring held-out data with a model and turning scores into validation metrics.
 
 Metrics come from `easy_oww.evaluate.metrics` (one definition of recall and false
-positives per hour for the whole project): the threshold is the lowest that meets the
-target false-positive rate on the negative stream, with the evaluation's debounce, less
-the one activation by which a threshold fitted to a sample underestimates the rate on new
-audio (`metrics.validation_allowance`).
+positives per hour for the whole project): the threshold is the lowest whose activations
+on the validation audio (with the evaluation's debounce) keep the target false-positive
+rate with 80 % confidence on new audio (`metrics.validation_allowance`): a threshold
+fitted to a sample fires more often on new audio than on the sample.
 """
 
 from __future__ import annotations
