@@ -195,6 +195,11 @@ class TrainingConfig(_Section):
                           "(measured: higher recall at 0.5 FP/h than single checkpoints)")
     average_last_k: int = Field(
         5, ge=2, le=100, description="validated checkpoints averaged by checkpoint_averaging")
+    ensemble: int = Field(
+        3, ge=1, le=16,
+        description="heads trained with different seeds (in parallel processes on a CPU) "
+                    "whose mean logit is the model (measured: higher recall at 0 and 0.5 FP/h "
+                    "and steadier false positives than any one head)")
     validate_every: int = Field(500, ge=10, le=1_000_000,
                                 description="steps between validation + resumable checkpoint")
     threads: int = Field(0, ge=0, le=256,

@@ -11,12 +11,17 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
 from easy_oww.training.export import ExportError, export_onnx, verify_onnx
-from easy_oww.training.heads import HEADS, ScoreModel, build_head
+from easy_oww.training.heads import HEADS, EnsembleHead, ScoreModel, build_head
+
+MODELS = (*HEADS, "ensemble")
 
 
 def _model(head: str) -> ScoreModel:
     torch.manual_seed(3)
-    model = ScoreModel(build_head(head, 32)).eval()
+    if head == "ensemble":  # what the trainer ships with training.ensemble > 1
+        model = ScoreModel(EnsembleHead([build_head("dnn", 32) for _ in range(3)])).eval()
+    else:
+        model = ScoreModel(build_head(head, 32)).eval()
     # Make the output non-trivial (not ~0.5 everywhere): scale the last bias.
     with torch.no_grad():
         for p in model.parameters():
@@ -24,7 +29,7 @@ def _model(head: str) -> ScoreModel:
     return model
 
 
-@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("head", MODELS)
 def test_export_shapes_range_and_parity(tmp_path: Path, head: str) -> None:
     model = _model(head)
     path = export_onnx(model, tmp_path / f"{head}.onnx")
@@ -59,7 +64,7 @@ def test_verify_detects_parity_mismatch(tmp_path: Path) -> None:
         verify_onnx((tmp_path / "a.onnx").read_bytes(), b)
 
 
-@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("head", MODELS)
 def test_openwakeword_loads_and_scores(tmp_path: Path, head: str) -> None:
     oww = pytest.importorskip("openwakeword.model")
     path = export_onnx(_model(head), tmp_path / "my_word.onnx")

@@ -27,8 +27,10 @@ TINY = {
     "tts": {"backends": ["espeak"]},
     "augment": {"rounds": 1},
     "features": {"workers": 1, "shard_size": 32},
-    "training": {"steps": 120, "validate_every": 40, "batch_size": 32, "threads": 1},
-    "evaluation": {"negative_hours": 0.05},
+    "training": {"steps": 120, "validate_every": 40, "batch_size": 32, "threads": 1,
+                 "ensemble": 2},
+    # a loose target keeps the validation audio short (0.25 h instead of 6 h)
+    "evaluation": {"negative_hours": 0.05, "target_fp_per_hour": 20.0},
 }
 
 
@@ -90,6 +92,16 @@ def test_train_end_to_end(trained) -> None:
     assert open_features(paths.features / "eval_positive").frames == 26
     assert open_features(paths.features / "positive").frames == 16
     assert (paths.negative_audio / "train_stream.npy").is_file()
+    # two heads from two seeds, each with its own resumable checkpoints, shipped as one
+    training = report.phases[3].summary
+    assert training["ensemble"] == 2 and len({m["seed"] for m in training["members"]}) == 2
+    assert all((paths.training / "checkpoints" / f"member_{k}" / "state.pt").is_file()
+               for k in range(2))
+    # validation and test audio are made from different sentences
+    import json
+
+    neg = json.loads((paths.negative_audio / "phase.json").read_text())["summary"]
+    assert neg["val_hours"] > 0 and neg["test_hours"] > 0
     assert paths.test_results.is_file() and paths.model_card_md.is_file()
     assert "recommended threshold" in paths.model_card_md.read_text()
 
@@ -179,3 +191,42 @@ def test_kill_9_then_rerun_gives_the_same_model(trained, phase: str) -> None:
     proc.wait()
     resumed = run_train(ws, name)
     assert resumed.model_path.read_bytes() == report.model_path.read_bytes()
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():  # a zombie (nobody reaped it yet) is not running
+        return "\nState:\tZ" not in status.read_text()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_member_workers_exit_when_their_run_is_killed(tmp_path: Path) -> None:
+    """Ensemble members train in worker processes that write their own checkpoints: when
+    the run is killed they must stop, not keep writing next to the rerun."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import multiprocessing, os, time\n"
+        "from easy_oww.pipeline.learn import _init_member_worker\n"
+        "def busy(path):\n"
+        "    open(path, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(60)\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = multiprocessing.get_context('spawn')\n"
+        "    pool = ctx.Pool(1, initializer=_init_member_worker, initargs=(None, os.getpid()))\n"
+        "    pool.apply_async(busy, (os.environ['PID_FILE'],))\n"
+        "    time.sleep(3)\n"
+        "    os.kill(os.getpid(), 9)\n")
+    pid_file = tmp_path / "worker.pid"
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PID_FILE": str(pid_file)})
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    worker = int(pid_file.read_text())
+    end = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not _alive(worker)

@@ -242,12 +242,30 @@ def test_rerun_of_a_finished_run_only_reselects(tmp_path: Path,
     assert again.threshold == first.threshold
 
 
-@pytest.mark.parametrize("head", ["dnn", "temporal", "temporal_attention"])
-def test_calibrate_threshold_moves_the_threshold_to_one_half(head: str) -> None:
-    from easy_oww.training.heads import ScoreModel, build_head, calibrate_threshold
+def test_ensemble_scores_the_mean_logit_of_its_members() -> None:
+    from easy_oww.training.heads import EnsembleHead, ScoreModel, build_head
 
     torch.manual_seed(0)
-    model = ScoreModel(build_head(head, 16)).eval()
+    members = [build_head("dnn", 16), build_head("dnn", 16), build_head("temporal", 16)]
+    model = ScoreModel(EnsembleHead(members)).eval()
+    x = torch.randn(50, 16, 96)
+    with torch.no_grad():
+        want = torch.stack([m(x).reshape(-1) for m in members]).mean(dim=0)
+        got = model(x, logits=True).reshape(-1)
+    assert torch.allclose(got, want, atol=1e-6)
+    with pytest.raises(ValueError):
+        EnsembleHead([])
+
+
+@pytest.mark.parametrize("head", ["dnn", "temporal", "temporal_attention", "ensemble"])
+def test_calibrate_threshold_moves_the_threshold_to_one_half(head: str) -> None:
+    from easy_oww.training.heads import EnsembleHead, ScoreModel, build_head, calibrate_threshold
+
+    torch.manual_seed(0)
+    if head == "ensemble":
+        model = ScoreModel(EnsembleHead([build_head("dnn", 16) for _ in range(2)])).eval()
+    else:
+        model = ScoreModel(build_head(head, 16)).eval()
     x = torch.randn(400, 16, 96)
     with torch.no_grad():
         before = model(x).reshape(-1).double().numpy()

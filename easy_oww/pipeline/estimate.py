@@ -7,6 +7,7 @@ is for a run with nothing cached yet.
 
 from __future__ import annotations
 
+import math
 import os
 
 from easy_oww.config import ProjectConfig
@@ -20,6 +21,7 @@ FEATURE_CLIPS_PER_S = 250.0  # augmented 2 s windows through the front end
 TRAIN_SAMPLES_PER_S = 125_000.0  # batch rows per second, dnn head, one CPU process
 NEGATIVE_AUDIO_S = 24.0  # generating + embedding an hour of long negative audio
 FIXED_S = 20.0  # start-up, export, evaluation
+PARALLEL_SLOWDOWN = 1.3  # two training processes on two cores: each about this much slower
 
 
 def estimate_seconds(config: ProjectConfig, cores: int | None = None) -> float:
@@ -28,7 +30,11 @@ def estimate_seconds(config: ProjectConfig, cores: int | None = None) -> float:
     clips = c.n_positive + c.n_adversarial + c.n_negative_speech + 4 * c.n_eval_positive
     features = ((c.n_positive + c.n_adversarial + c.n_negative_speech * 1.25)
                 * config.augment.rounds + 4 * c.n_eval_positive)
-    train_rows = config.training.steps * config.training.batch_size
+    # ensemble members train in parallel, one per core, each a bit slower for sharing
+    members = config.training.ensemble
+    rounds = math.ceil(members / min(cores, members))
+    train_rows = (config.training.steps * config.training.batch_size * rounds
+                  * (PARALLEL_SLOWDOWN if min(cores, members) > 1 else 1.0))
     ev = config.evaluation
     hours = (c.negative_audio_hours + ev.negative_hours
              + validation_hours(ev.negative_hours, ev.target_fp_per_hour))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,17 +97,125 @@ def _precomputed(ws: Workspace) -> np.ndarray | None:
     return arr
 
 
+ENSEMBLE_SEED_STRIDE = 1_000_003  # member k trains with seed + k * this (member 0: seed)
+
+
+def member_seed(seed: int, k: int) -> int:
+    return seed + k * ENSEMBLE_SEED_STRIDE
+
+
+def member_dir(paths: ProjectPaths, k: int, n: int) -> Path:
+    """Checkpoints of ensemble member `k` of `n` (a single head keeps the plain folder)."""
+    root = paths.training / "checkpoints"
+    return root if n == 1 else root / f"member_{k}"
+
+
+_member_queue: Any = None
+
+
+def _init_member_worker(queue: Any, parent: int | None = None) -> None:
+    global _member_queue
+    _member_queue = queue
+    if parent is not None:
+        _exit_with_parent(parent)
+
+
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """Stop this worker when the process that started it is gone (killed): a worker
+    outliving its run would keep writing checkpoints next to the rerun's."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _train_member(task: tuple[Workspace, ProjectPaths, ProjectConfig, int, str],
+                  progress: ProgressFn | None = None) -> tuple[int, Any]:
+    """Worker (or in-process): train ensemble member `k`; returns (k, TrainResult).
+
+    Each worker opens the feature shards itself (read-only memory maps: the page cache is
+    shared, nothing is copied) and keeps its own resumable checkpoints."""
+    from easy_oww.training.trainer import train_classifier
+
+    ws, paths, config, k, device = task
+    n = config.training.ensemble
+    queue = _member_queue
+    if progress is None and queue is not None:
+        def progress(_task: str, done: int, _total: int) -> None:
+            queue.put((k, done))
+
+    data = training_data(ws, paths, config)
+    result = train_classifier(data, config.training, config.evaluation,
+                              seed=member_seed(config.seed, k),
+                              checkpoint_dir=member_dir(paths, k, n), progress=progress,
+                              device=device)
+    return k, result
+
+
+def train_members(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, device: str,
+                  progress: ProgressFn | None) -> list[Any]:
+    """Train `config.training.ensemble` heads, on a CPU in parallel processes (spawn: safe
+    on macOS and Windows; each head uses one thread), in order of member index."""
+    import multiprocessing
+    import queue as queue_mod
+
+    from easy_oww.features.store import usable_cores
+    from easy_oww.training.trainer import resolve_device
+
+    n = config.training.ensemble
+    dev = resolve_device(device)
+    steps = config.training.steps
+    tasks = [(ws, paths, config, k, dev) for k in range(n)]
+    workers = min(n, usable_cores()) if dev == "cpu" else 1
+    done = [0] * n
+    if progress:
+        progress("training", 0, steps * n)
+    if workers <= 1:
+        results = []
+        for task in tasks:
+            k = task[3]
+
+            def member_progress(_t: str, step: int, _total: int, k: int = k) -> None:
+                done[k] = step
+                if progress:
+                    progress("training", sum(done), steps * n)
+
+            results.append(_train_member(task, member_progress)[1])
+        return results
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    with ctx.Pool(workers, initializer=_init_member_worker, initargs=(q, os.getpid())) as pool:
+        pending = pool.map_async(_train_member, tasks, chunksize=1)
+        while True:
+            try:
+                k, step = q.get(timeout=0.2)
+                done[k] = step
+                if progress:
+                    progress("training", sum(done), steps * n)
+            except queue_mod.Empty:
+                if pending.ready():
+                    break
+        out = dict(pending.get())
+    return [out[k] for k in range(n)]
+
+
 def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, device: str,
                 progress: ProgressFn | None) -> dict[str, Any]:
     import torch
 
     from easy_oww.training.heads import calibrate_threshold
-    from easy_oww.training.trainer import train_classifier
 
-    data = training_data(ws, paths, config)
-    result = train_classifier(data, config.training, config.evaluation, seed=config.seed,
-                              checkpoint_dir=paths.training / "checkpoints", progress=progress,
-                              device=device)
+    started = time.monotonic()
+    members = train_members(ws, paths, config, device=device, progress=progress)
+    if len(members) == 1:
+        result = members[0]
+    else:
+        result = _ensemble(ws, paths, config, members, device)
     threshold = result.threshold
     if result.met_target:
         # the validation threshold becomes the configured default (0.5 unless changed), so
@@ -115,15 +225,52 @@ def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, de
     buf = io.BytesIO()
     torch.save(result.model, buf)
     atomic_write_bytes(paths.training / MODEL_FILE, buf.getvalue())
+    data = training_data(ws, paths, config)
     return {"selected_step": result.selected_step, "threshold": threshold,
             "validation_threshold": result.threshold,
             "val_recall": result.val_recall, "val_fp_per_hour": result.val_fp_per_hour,
             "met_target": result.met_target, "averaged_steps": list(result.averaged_steps),
+            "ensemble": len(members),
+            "members": [{"seed": member_seed(config.seed, k), "val_recall": m.val_recall,
+                         "val_fp_per_hour": m.val_fp_per_hour, "met_target": m.met_target,
+                         "threshold": m.threshold, "train_seconds": m.seconds}
+                        for k, m in enumerate(members)],
             "val_adversarial_false_accept": result.val_adversarial_false_accept,
-            "train_seconds": result.seconds, "history": result.history[-50:],
+            "train_seconds": round(time.monotonic() - started, 3), "history": result.history[-50:],
             "data": data.describe(),
             "precomputed_negatives": len(data.negatives[-1])
             if _precomputed(ws) is not None else 0}
+
+
+def _ensemble(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, members: list[Any],
+              device: str) -> Any:
+    """The members' mean logit as one model, validated like a single head (threshold for
+    the target on the validation audio)."""
+    import dataclasses
+
+    import torch
+
+    from easy_oww.training.heads import EnsembleHead, ScoreModel
+    from easy_oww.training.trainer import resolve_device
+    from easy_oww.training.validation import validate
+
+    model = ScoreModel(EnsembleHead([m.model.head for m in members]))
+    model.eval()
+    data = training_data(ws, paths, config)
+    res = validate(model, data, config.evaluation, torch.device(resolve_device(device)))
+    if res.met:
+        threshold, recall, fph = res.threshold, res.recall, res.fp_per_hour
+    else:
+        log.warning("the ensemble meets %.2f false positives/hour on no threshold; shipping "
+                    "it at the default threshold", config.evaluation.target_fp_per_hour)
+        threshold = config.evaluation.threshold
+        recall, fph = res.recall_at_default, res.fp_per_hour_at_default
+    log.info("ensemble of %d heads: recall %.3f at %.3f FP/h on validation", len(members),
+             recall, fph)
+    return dataclasses.replace(
+        members[0], model=model.cpu().eval(), threshold=float(threshold),
+        val_recall=float(recall), val_fp_per_hour=float(fph), met_target=bool(res.met),
+        val_adversarial_false_accept=res.adversarial_false_accept)
 
 
 def export_model(paths: ProjectPaths) -> dict[str, Any]:

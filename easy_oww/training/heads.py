@@ -118,6 +118,26 @@ class TemporalAttentionHead(nn.Module):
         return out
 
 
+class EnsembleHead(nn.Module):
+    """Several trained heads; the output is their mean logit (plus a bias, which
+    `calibrate_threshold` moves). Averaging logits of heads trained from different seeds
+    cancels much of each head's own idiosyncratic errors (docs/training.md)."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one head")
+        self.members = nn.ModuleList(members)
+        self.combine = nn.Linear(len(members), 1)
+        with torch.no_grad():
+            self.combine.weight.fill_(1.0 / len(members))
+            self.combine.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.combine(torch.cat([m(x) for m in self.members], dim=1))
+        return out
+
+
 class ScoreModel(nn.Module):
     """A head plus the sigmoid: float32 [batch, 16, 96] -> [batch, 1] in 0..1 (Contract 1)."""
 
@@ -132,6 +152,8 @@ class ScoreModel(nn.Module):
 
 def output_layer(head: nn.Module) -> nn.Linear:
     """The head's final one-unit Linear layer (every head ends in one)."""
+    if isinstance(head, EnsembleHead):
+        return head.combine
     layers = [m for m in head.modules() if isinstance(m, nn.Linear) and m.out_features == 1]
     if not layers or layers[-1].bias is None:
         raise ValueError("the head has no final one-unit Linear layer with a bias")
