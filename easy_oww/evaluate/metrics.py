@@ -254,10 +254,11 @@ def validation_allowance(target_fp_per_hour: float, hours: float,
 
     Allowing m activations in T hours is accepted when the Poisson upper bound of the
     rate after m events, `poisson_upper(m) / T`, stays within the target; this returns
-    the largest such m / T. For a target of 0.5/h: 4 h allow none (bound 1.6 / 4 = 0.40),
-    8 h allow one (3.0 / 8 = 0.37). When even m = 0 is too many (T < 1.6 / target), the
+    the largest such m / T. For a target of 0.5/h: 4 h allow none (bound 1.61 / 4 = 0.40),
+    6 h allow one (2.99 / 6 = 0.50). When even m = 0 is too many (T < 1.61 / target), the
     answer is 0, the best the audio allows. On new audio such a threshold fires about
-    (m + 1) / T per hour (an order statistic), so about 0.25/h for both examples.
+    (m + 1) / T per hour (an order statistic: 0.25/h and 0.33/h in the examples), not
+    m / T, and the bound covers the spread around that.
     """
     if hours <= 0:
         raise ValueError("hours must be positive")

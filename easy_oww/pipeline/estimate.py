@@ -14,8 +14,9 @@ from easy_oww.config import ProjectConfig
 from easy_oww.pipeline.negatives import validation_hours
 
 # Per core, measured on the reference machine (quick preset from a fresh clone: TTS
-# 12400 clips in 30 s, features 36050 windows in 72 s, 29 h of negative audio in 348 s,
-# 8000 x 1024 training rows with validation on 4 h of audio in 66 s, all on 2 cores).
+# 12400 clips in 30-35 s, features 36050 windows in 72-88 s, 32 h of negative audio in
+# 416 s, three heads of 8000 x 1024 training rows with validation on 6 h of audio in
+# 173 s (one head alone: 66 s), all on 2 cores).
 TTS_CLIPS_PER_S = 100.0  # espeak-ng voices; a Piper voice is about 20x slower
 FEATURE_CLIPS_PER_S = 250.0  # augmented 2 s windows through the front end
 TRAIN_SAMPLES_PER_S = 125_000.0  # batch rows per second, dnn head, one CPU process

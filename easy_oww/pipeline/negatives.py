@@ -1,10 +1,10 @@
 """Long negative audio for validation and the final false-positive test.
 
 The workspace's built-in negative audio (TTS speech from held-out voices, noise, silence;
-generated once per workspace) is embedded once. Its first part validates training (picks
-the checkpoint and the threshold); the rest, never seen by training or selection, measures
-false positives per hour in the final report. Downloaded validation features or DiPCo
-replace or extend it when present.
+generated once per workspace, cached) comes in three sets of different sentences: training
+audio (training voices), validation audio (picks the checkpoint and the threshold) and
+test audio, never seen by training or selection, which measures false positives per hour
+in the final report. Downloaded validation features extend the test audio when present.
 """
 
 from __future__ import annotations
