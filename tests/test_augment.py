@@ -363,3 +363,20 @@ def test_wsola_keeps_speech_like_audio_continuous() -> None:
 def test_stereo_input_is_rejected(sources) -> None:
     with pytest.raises(ValueError, match="mono"):
         _augmenter(sources)(np.zeros((2, 16000), np.int16), np.random.default_rng(0))
+
+
+def test_with_babble_remakes_only_the_babble_tracks(sources: AcousticSources) -> None:
+    from easy_oww.augment import with_babble
+
+    held = with_babble(sources, [_phrase(0.9, 150.0), _phrase(1.2, 300.0)], seed=3,
+                       seconds=4.0)
+    assert held.noise_names == sources.noise_names and held.rirs is sources.rirs
+    for name, old, new in zip(sources.noise_names, sources.noises, held.noises):
+        if name.startswith("babble_"):
+            assert len(new) == 4 * 16000 and not np.array_equal(old[:len(new)], new)
+            assert not new.flags.writeable
+        else:
+            assert new is old
+    assert held.fingerprint() != sources.fingerprint()
+    with pytest.raises(ValueError):
+        with_babble(sources, [], seed=3, seconds=4.0)

@@ -80,6 +80,9 @@ def test_train_end_to_end(trained) -> None:
     assert m["positives"] == 12 and m["near_miss_clips"] == 12
     clips = report.phases[0].summary["counts"]
     assert clips["train_real_positive"] == 1  # the imported recording
+    # held-out clips are mixed with crowds of held-out voices, not of training voices
+    assert clips["eval_speech"] == 96
+    assert report.phases[1].summary["sources"]["held_out_babble"] is True
     weight = 5  # clips.real_positive_weight default, one augmentation round each
     assert report.phases[1].summary["counts"]["positive"] == 40 + weight
     assert 0 < m["threshold"] < 1

@@ -8,7 +8,12 @@ clip_id, round_, stream="augment")`. Nothing here is written to disk except by
 
 from easy_oww.augment.augmenter import Augmenter, AugmentPlan, save_examples
 from easy_oww.augment.ops import active_rms, apply_rir, mix_at_snr, place_in_window
-from easy_oww.augment.sources import AcousticSources, _find_downloaded, build_sources
+from easy_oww.augment.sources import (
+    AcousticSources,
+    _find_downloaded,
+    build_sources,
+    with_babble,
+)
 
 __all__ = [
     "AcousticSources",
@@ -21,4 +26,5 @@ __all__ = [
     "mix_at_snr",
     "place_in_window",
     "save_examples",
+    "with_babble",
 ]

@@ -11,6 +11,7 @@ Downloaded sets are added when present under the workspace's datasets folder.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import logging
@@ -100,6 +101,21 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
         noise_names=tuple(n for n, _ in noises), rir_names=tuple(n for n, _ in rirs))
     log.debug("acoustic sources: %s", sources.summary())
     return sources
+
+
+def with_babble(sources: AcousticSources, babble: Sequence[np.ndarray], *, seed: int,
+                seconds: float) -> AcousticSources:
+    """`sources` with every babble track remade from other `babble` clips (same names,
+    same number of tracks, so augmentation draws the same kinds of noise as often):
+    held-out clips get crowds of held-out voices that training never heard."""
+    if not babble:
+        raise ValueError("babble needs at least one clip")
+    noises = list(sources.noises)
+    for i, name in enumerate(sources.noise_names):
+        if name.startswith("babble_"):
+            rng = item_rng(seed, f"held-out-{name}", 0, stream="sources")
+            noises[i] = _frozen(gen.babble(babble, int(seconds * SAMPLE_RATE), rng))
+    return dataclasses.replace(sources, noises=tuple(noises))
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:

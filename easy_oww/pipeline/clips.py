@@ -25,9 +25,12 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train_positive", "train_adversarial", "train_speech", "train_downloaded_speech",
           "train_real_positive", "train_real_negative", "val_positive", "val_adversarial",
-          "eval_positive", "eval_adversarial")
+          "eval_positive", "eval_adversarial", "eval_speech")
 """val_* pick the checkpoint and threshold; eval_* are touched only by the final report.
-Both come from voices and phrasings held out from training."""
+Both come from voices and phrasings held out from training. eval_speech (held-out voices,
+other sentences) is the babble behind the held-out clips."""
+HELD_OUT_SPEECH = 96  # sentences of held-out voices that held-out clips' babble is made of
+HELD_OUT_SPEECH_SEED = 7  # their sentences differ from the training sentences
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,9 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
                                        seed=seed + 5, speed=speed, pitch=pitch),
         "eval_adversarial": plan_requests(eval_adv, eval_voices, c.n_eval_adversarial,
                                           seed=seed + 6, speed=speed, pitch=pitch),
+        "eval_speech": plan_requests(
+            negative_sentences(HELD_OUT_SPEECH, seed + HELD_OUT_SPEECH_SEED, config.wake_word),
+            eval_voices, HELD_OUT_SPEECH, seed=seed + 7, speed=speed, pitch=pitch),
     }
     flat = [r for reqs in jobs.values() for r in reqs]
     out = synthesize_many(flat, workspace.cache / "tts", workers=workers, progress=progress)

@@ -121,17 +121,21 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
                   plan: ClipPlan, *, device: str = "cpu",
                   progress: ProgressFn | None = None) -> FeatureSummary:
     from easy_oww.audio.io import load_audio
-    from easy_oww.augment import Augmenter, build_sources
+    from easy_oww.augment import Augmenter, build_sources, with_babble
     from easy_oww.features.store import extract_features
 
     window = window_samples(config, plan.splits["train_positive"])
     babble = [load_audio(p) for p in plan.splits["train_speech"][:BABBLE_CLIPS]]
     sources = build_sources(workspace, seed=config.seed, babble=babble,
                             babble_seconds=BABBLE_SECONDS)
+    # held-out clips: the same rooms and noises, but crowds of held-out voices
+    held_babble = [load_audio(p) for p in plan.splits.get("eval_speech", [])[:BABBLE_CLIPS]]
+    held_sources = (with_babble(sources, held_babble, seed=config.seed,
+                                seconds=BABBLE_SECONDS) if held_babble else sources)
     train_audio = ClipAudio(Augmenter(config.augment, sources, window), window)
     held_window = window + (HELD_OUT_FRAMES - MODEL_INPUT_FRAMES) * FRAME_SAMPLES
-    eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), sources, held_window),
-                           held_window)
+    eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), held_sources,
+                                     held_window), held_window)
     counts: dict[str, int] = {}
     for name, jobs in feature_jobs(plan, config).items():
         if not jobs:
@@ -144,12 +148,13 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
                                workers=config.features.workers,
                                shard_size=config.features.shard_size,
                                threads=config.features.onnx_threads, device=device,
-                               fingerprint=sources.fingerprint(),
+                               fingerprint=(held_sources if held else sources).fingerprint(),
                                progress=_named(progress, f"features: {name}"))
         counts[name] = res.count
     return FeatureSummary(counts, window, {"rirs": len(sources.rir_names),
                                            "noises": list(sources.noise_names),
-                                           "fingerprint": sources.fingerprint()})
+                                           "fingerprint": sources.fingerprint(),
+                                           "held_out_babble": bool(held_babble)})
 
 
 def _named(progress: ProgressFn | None, task: str) -> ProgressFn | None:
