@@ -184,6 +184,8 @@ def test_validation_and_test_audio_come_from_different_sentences(monkeypatch, tm
                                               "evaluation.negative_hours": 0.1})
     out = negatives.negative_streams(init_workspace(tmp_path / "ws"), config, tmp_path)
     assert len(seen) == 2 and seen[0]["seed"] != seen[1]["seed"]
+    # neither speaks the sentences of the negative-speech training clips (project seed)
+    assert config.seed not in {s["seed"] for s in seen}
     assert all(s["voices"] == VOICES[1:] for s in seen)  # both from held-out voices
     val, test = np.load(tmp_path / "val_stream.npy"), np.load(tmp_path / "test_stream.npy")
     assert val[0, 0] != test[0, 0]

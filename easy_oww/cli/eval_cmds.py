@@ -144,6 +144,7 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
     """
     from easy_oww.evaluate.negative_audio import cached_long_audio, ensure_negative_audio
     from easy_oww.evaluate.report import run_eval, update_model_card
+    from easy_oww.pipeline.negatives import test_audio_seed
 
     ws = state.open_workspace()
     project = open_project(ws, name)
@@ -162,7 +163,8 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
         long: list[Any] = [cached_long_audio(p, ws.cache / "eval_audio") for p in audio]
         data: dict[str, Any] = {}
         if use_builtin:
-            na = ensure_negative_audio(ws, hours=cfg.evaluation.negative_hours, seed=cfg.seed,
+            na = ensure_negative_audio(ws, hours=cfg.evaluation.negative_hours,
+                                       seed=test_audio_seed(cfg.seed),
                                        exclude=cfg.wake_word, progress=progress,
                                        include_dipco=True)
             long += list(na.parts)

@@ -208,7 +208,7 @@ def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
     key = {"hours": ev.negative_hours, "train_hours": run.config.clips.negative_audio_hours,
            "val_hours": validation_hours(ev.negative_hours, ev.target_fp_per_hour),
            "seed": run.config.seed, "wake_word": run.config.wake_word,
-           "tts": run.config.tts.model_dump(mode="json"), "version": 4}
+           "tts": run.config.tts.model_dump(mode="json"), "version": 5}
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: negative_streams(run.ws, run.config, directory,
