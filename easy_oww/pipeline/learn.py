@@ -212,10 +212,8 @@ def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, de
 
     started = time.monotonic()
     members = train_members(ws, paths, config, device=device, progress=progress)
-    if len(members) == 1:
-        result = members[0]
-    else:
-        result = _ensemble(ws, paths, config, members, device)
+    data = training_data(ws, paths, config)
+    result = members[0] if len(members) == 1 else _ensemble(data, config, members, device)
     threshold = result.threshold
     if result.met_target:
         # the validation threshold becomes the configured default (0.5 unless changed), so
@@ -225,7 +223,6 @@ def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, de
     buf = io.BytesIO()
     torch.save(result.model, buf)
     atomic_write_bytes(paths.training / MODEL_FILE, buf.getvalue())
-    data = training_data(ws, paths, config)
     return {"selected_step": result.selected_step, "threshold": threshold,
             "validation_threshold": result.threshold,
             "val_recall": result.val_recall, "val_fp_per_hour": result.val_fp_per_hour,
@@ -242,8 +239,7 @@ def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, de
             if _precomputed(ws) is not None else 0}
 
 
-def _ensemble(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, members: list[Any],
-              device: str) -> Any:
+def _ensemble(data: Any, config: ProjectConfig, members: list[Any], device: str) -> Any:
     """The members' mean logit as one model, validated like a single head (threshold for
     the target on the validation audio)."""
     import dataclasses
@@ -256,7 +252,6 @@ def _ensemble(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, members
 
     model = ScoreModel(EnsembleHead([m.model.head for m in members]))
     model.eval()
-    data = training_data(ws, paths, config)
     res = validate(model, data, config.evaluation, torch.device(resolve_device(device)))
     if res.met:
         threshold, recall, fph = res.threshold, res.recall, res.fp_per_hour
