@@ -68,8 +68,14 @@ def _tgz_bytes(files: dict[str, bytes]) -> bytes:
 
 
 def _fake(spec_name: str, data: bytes, **extra: object) -> reg.DatasetSpec:
-    """The registry entry with its file replaced by `data` (real URL path, small size)."""
+    """The registry entry with its file replaced by `data` (real URL path, small size).
+
+    The extracted size is made small too, so the free-space check never depends on the disk
+    the tests happen to run on.
+    """
     spec = get_dataset(spec_name)
+    if spec.extracted_size:
+        extra.setdefault("extracted_size", 1 << 20)
     f = spec.files[0]
     rf = RemoteFile(f.url, f.filename, size=len(data), sha256=hashlib.sha256(data).hexdigest())
     return dataclasses.replace(spec, files=(rf,), **extra)  # type: ignore[arg-type]
