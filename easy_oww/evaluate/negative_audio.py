@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VERSION = 1  # bump when the generated audio changes, to invalidate caches
+VERSION = 2  # bump when the generated audio changes, to invalidate caches
 CHUNK_SECONDS = 300.0
 SENTENCES_PER_HOUR = 150
 MIN_SENTENCES = 40
@@ -266,11 +266,17 @@ def _speed(audio: np.ndarray, factor: float) -> np.ndarray:
 
 
 def _coloured(n: int, rng: np.random.Generator) -> np.ndarray:
+    """White, pink, brown or blue noise, shaped at a power-of-two FFT length and cut to `n`
+    (segment lengths are arbitrary; an FFT of a length with large prime factors took 95 %
+    of a chunk's making)."""
     exponent = float(rng.choice([0.0, -1.0, -2.0, 1.0]))  # white, pink, brown, blue
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
-    f[0] = f[1] if n > 1 else 1.0
-    x: np.ndarray = np.fft.irfft(spec * f ** (exponent / 2.0), n)
+    if n < 2:  # a sample left at a chunk's end: nothing to shape
+        return np.zeros(n, dtype=np.float32)
+    m = 1 << (n - 1).bit_length()
+    spec = np.fft.rfft(rng.standard_normal(m))
+    f = np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE)
+    f[0] = f[1]
+    x: np.ndarray = np.fft.irfft(spec * f ** (exponent / 2.0), m)[:n]
     return np.asarray(x / (np.std(x) + 1e-12), dtype=np.float32)
 
 
