@@ -217,9 +217,9 @@ class EvaluationConfig(_Section):
                                       description="false positives per hour to meet")
     negative_hours: float = Field(2.0, ge=0.05, le=100.0,
                                   description="hours of built-in negative audio for testing "
-                                              "(validation gets as much, and enough to allow one "
-                                              "activation with confidence: 6 h at 0.5/h, at most "
-                                              "8 h)")
+                                              "(validation gets as much, and enough to allow "
+                                              "three activations with confidence: 11.25 h at "
+                                              "0.5/h, at most 12 h)")
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="default detection threshold")
     debounce_s: float = Field(1.0, ge=0.0, le=10.0, description="min time between activations")
     patience: int = Field(1, ge=1, le=50, description="frames above threshold to fire")

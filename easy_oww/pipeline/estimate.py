@@ -14,13 +14,14 @@ from easy_oww.config import ProjectConfig
 from easy_oww.pipeline.negatives import validation_hours
 
 # Per core, measured on the reference machine (quick preset from a fresh clone: TTS
-# 12400 clips in 30-35 s, features 36050 windows in 72-88 s, 32 h of negative audio in
-# 416 s, three heads of 8000 x 1024 training rows with validation on 6 h of audio in
-# 173 s (one head alone: 66 s), all on 2 cores).
+# 12 900 clips in 34-36 s, features 36 650 windows in 80 s, 32 h of negative audio in
+# 255 s; one 64-unit head of 8000 x 1024 rows validated 16 times on 6 h of audio: 66 s,
+# of which validation 19 s; a 128-unit head 100 s, validation 28 s).
 TTS_CLIPS_PER_S = 100.0  # espeak-ng voices; a Piper voice is about 20x slower
 FEATURE_CLIPS_PER_S = 250.0  # augmented 2 s windows through the front end
-TRAIN_SAMPLES_PER_S = 125_000.0  # batch rows per second, dnn head of 64 units, one process
-NEGATIVE_AUDIO_S = 24.0  # generating + embedding an hour of long negative audio
+TRAIN_SAMPLES_PER_S = 175_000.0  # batch rows per second, dnn head of 64 units, one process
+VALIDATION_S_PER_HOUR = 0.2  # scoring an hour of validation audio, 64 units, one process
+NEGATIVE_AUDIO_S = 16.0  # generating + embedding an hour of long negative audio
 FIXED_S = 20.0  # start-up, export, evaluation
 PARALLEL_SLOWDOWN = 1.3  # two training processes on two cores: each about this much slower
 
@@ -40,11 +41,13 @@ def estimate_seconds(config: ProjectConfig, cores: int | None = None) -> float:
     # ensemble members train in parallel, one per core, each a bit slower for sharing
     members = config.training.ensemble
     rounds = math.ceil(members / min(cores, members))
-    train_rows = (config.training.steps * config.training.batch_size * rounds
-                  * (PARALLEL_SLOWDOWN if min(cores, members) > 1 else 1.0)
-                  * head_cost(config.training.layer_size))
+    t = config.training
     ev = config.evaluation
-    hours = (c.negative_audio_hours + ev.negative_hours
-             + validation_hours(ev.negative_hours, ev.target_fp_per_hour))
+    val_hours = validation_hours(ev.negative_hours, ev.target_fp_per_hour)
+    per_member = (t.steps * t.batch_size / TRAIN_SAMPLES_PER_S
+                  + t.steps / t.validate_every * val_hours * VALIDATION_S_PER_HOUR)
+    training = (per_member * head_cost(t.layer_size) * rounds
+                * (PARALLEL_SLOWDOWN if min(cores, members) > 1 else 1.0))
+    hours = c.negative_audio_hours + ev.negative_hours + val_hours
     return (clips / (TTS_CLIPS_PER_S * cores) + features / (FEATURE_CLIPS_PER_S * cores)
-            + train_rows / TRAIN_SAMPLES_PER_S + hours * NEGATIVE_AUDIO_S / cores + FIXED_S)
+            + training + hours * NEGATIVE_AUDIO_S / cores + FIXED_S)
