@@ -14,7 +14,7 @@ from easy_oww.config import ProjectConfig
 from easy_oww.pipeline.negatives import validation_hours
 
 # Per core, measured on the reference machine (quick preset from a fresh clone: TTS
-# 12 900 clips in 34-36 s, features 36 650 windows in 80 s, 32 h of negative audio in
+# 13 100 clips in 35 s, features 36 650 windows in 80 s, 32 h of negative audio in
 # 255 s; one 64-unit head of 8000 x 1024 rows validated 16 times on 6 h of audio: 66 s,
 # of which validation 19 s; a 128-unit head 100 s, validation 28 s).
 TTS_CLIPS_PER_S = 100.0  # espeak-ng voices; a Piper voice is about 20x slower
