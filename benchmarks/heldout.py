@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/heldout.py --workspace WS PROJECT [PROJECT ...]
         [--positives 1000] [--hours 6]
 
-A project's report rests on 200 clips and 2 h of negative audio: recall moves by about
-2 % per clip-set and false positives per hour in steps of 0.5, too coarse to tell two
-settings apart. This makes (once, cached in the workspace) a bench project with the
+A project's report rests on 500 clips (quick preset) and 2 h of negative audio: recall
+moves by about 1.3 % per clip-set and false positives per hour in steps of 0.5, too
+coarse to tell two settings apart. This makes (once, cached in the workspace) a bench project with the
 first project's wake word, seed and voices: `--positives` noisy reverberant clips and
 half as many near-miss clips from the held-out voices; and `--hours` of negative audio
 from the held-out voices with sentences of its own seed, so it shares nothing with the

@@ -194,3 +194,16 @@ def test_validation_and_test_audio_come_from_different_sentences(monkeypatch, tm
     from easy_oww.evaluate.metrics import validation_allowance
     assert validation_allowance(0.5, 11.25) * 11.25 == pytest.approx(3)
     assert validation_allowance(0.5, 11.0) * 11.0 == pytest.approx(2)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4801, 16000 * 7 + 13])
+def test_coloured_noise_any_length(n: int) -> None:
+    """Background segments have arbitrary lengths: each comes back at that length, finite,
+    at unit level (a lone sample at a chunk's end is silence, not a huge spike)."""
+    for seed in range(4):
+        x = na._coloured(n, np.random.default_rng(seed))
+        assert x.shape == (n,) and x.dtype == np.float32 and np.isfinite(x).all()
+        if n >= 4801:
+            assert np.std(x) == pytest.approx(1.0, rel=1e-3)
+        if n < 2:
+            assert not x.any()
