@@ -151,9 +151,8 @@ class ScoreModel(nn.Module):
 
 
 def output_layer(head: nn.Module) -> nn.Linear:
-    """The head's final one-unit Linear layer (every head ends in one)."""
-    if isinstance(head, EnsembleHead):
-        return head.combine
+    """The head's final one-unit Linear layer (every head ends in one; an ensemble's is
+    its `combine` layer, registered after the members)."""
     layers = [m for m in head.modules() if isinstance(m, nn.Linear) and m.out_features == 1]
     if not layers or layers[-1].bias is None:
         raise ValueError("the head has no final one-unit Linear layer with a bias")
