@@ -106,6 +106,11 @@ class TTSConfig(_Section):
     pitch: Range = Field((0.8, 1.2), description="pitch factor range")
     holdout_voice_fraction: float = Field(
         0.2, ge=0.0, le=0.5, description="share of voices kept out of training, for evaluation")
+    balance_families: bool = Field(
+        True, description="give every voice family (engine and model: espeak-ng, each Piper "
+                          "model, OpenAI) an equal share of positives and of negative speech, "
+                          "so that timbre carries no label; off: an equal share per voice "
+                          "(espeak-ng's hundreds of variants then say nearly everything)")
     openai_model: str = Field("gpt-4o-mini-tts", description="OpenAI speech model")
     openai_concurrency: int = Field(5, ge=1, le=64, description="parallel OpenAI requests")
 

@@ -320,9 +320,21 @@ def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> int:
     return max(end, at)
 
 
-def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """One chunk: sentences from `pool` (float32) with pauses and babble over a background."""
+def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Generator,
+               groups: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """One chunk: sentences from `pool` (float32) with pauses and babble over a background.
+
+    With `groups` (indices into `pool`, one list per voice family) each sentence's family
+    is drawn first, uniformly, so every family speaks an equal share of the audio however
+    few sentences it has in the pool."""
     n = int(seconds * SAMPLE_RATE)
+
+    def pick() -> np.ndarray:
+        if groups:
+            group = groups[int(rng.integers(len(groups)))]
+            return pool[group[int(rng.integers(len(group)))]]
+        return pool[int(rng.integers(len(pool)))]
+
     out = _background(n, rng)
     pos = int(rng.uniform(0, 2) * SAMPLE_RATE)
     while pos < n:
@@ -330,12 +342,12 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
         if roll < 0.08:  # a long pause: background only
             pos += int(rng.uniform(3, 15) * SAMPLE_RATE)
             continue
-        clip = _speed(pool[int(rng.integers(len(pool)))], float(rng.uniform(0.88, 1.12)))
+        clip = _speed(pick(), float(rng.uniform(0.88, 1.12)))
         gain = _db(rng.uniform(-22, 0))
         end = _place(out, clip, pos, gain)
         if roll > 0.9:  # babble: two or three more talkers over this one
             for _ in range(int(rng.integers(2, 4))):
-                other = pool[int(rng.integers(len(pool)))]
+                other = pick()
                 shift = pos + int(rng.uniform(-0.5, 1.0) * SAMPLE_RATE)
                 _place(out, other, max(0, shift), gain * _db(rng.uniform(-12, -3)))
         pos = end + int(rng.uniform(0.15, 1.5) * SAMPLE_RATE)
@@ -345,14 +357,22 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
     return out
 
 
-def _load_pool(paths: Sequence[str]) -> list[np.ndarray]:
-    """The synthesized sentences as float32 (clips under 0.25 s are dropped)."""
-    pool = [load_audio(p).astype(np.float32) / 32768.0 for p in paths]
-    pool = [p for p in pool if len(p) > SAMPLE_RATE // 4]
+def _load_pool(paths: Sequence[str], families: Sequence[str] | None = None
+               ) -> tuple[list[np.ndarray], list[list[int]] | None]:
+    """The synthesized sentences as float32 (clips under 0.25 s are dropped), and with
+    `families` (one per path) the pool's indices per family."""
+    loaded = [load_audio(p).astype(np.float32) / 32768.0 for p in paths]
+    keep = [i for i, a in enumerate(loaded) if len(a) > SAMPLE_RATE // 4]
+    pool = [loaded[i] for i in keep]
     if not pool:
         raise EasyOWWError("text-to-speech produced no usable audio for the negative test set",
                            "check the TTS voices with `easy-oww voices`")
-    return pool
+    if families is None:
+        return pool, None
+    groups: dict[str, list[int]] = {}
+    for j, i in enumerate(keep):
+        groups.setdefault(families[i], []).append(j)
+    return pool, [groups[f] for f in sorted(groups)]
 
 
 def _pool_size(paths: Sequence[str]) -> int:
@@ -364,10 +384,11 @@ def _pool_size(paths: Sequence[str]) -> int:
 _chunk_worker: dict[str, Any] = {}
 
 
-def _init_chunk_worker(clip_paths: list[str]) -> None:
+def _init_chunk_worker(clip_paths: list[str], families: list[str] | None) -> None:
     from easy_oww.features.frontend import FrontEnd
 
-    _chunk_worker.update(pool=_load_pool(clip_paths), frontend=FrontEnd())
+    pool, groups = _load_pool(clip_paths, families)
+    _chunk_worker.update(pool=pool, groups=groups, frontend=FrontEnd())
 
 
 def _make_chunk_task(task: tuple[int, float, int, bool]
@@ -377,14 +398,15 @@ def _make_chunk_task(task: tuple[int, float, int, bool]
 
     i, seconds, seed, keep_audio = task
     audio = make_chunk(_chunk_worker["pool"], seconds,
-                       item_rng(seed, i, 0, stream="negative-audio"))
+                       item_rng(seed, i, 0, stream="negative-audio"), _chunk_worker["groups"])
     pcm = to_int16(audio)
     feats = _stream_features(pcm, _chunk_worker["frontend"])
     return i, feats, (pcm if keep_audio else None)
 
 
-def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str], seed: int,
-                   keep_audio: bool, frontend: FrontEnd | None, workers: int
+def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
+                   families: list[str] | None, seed: int, keep_audio: bool,
+                   frontend: FrontEnd | None, workers: int
                    ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
     """Chunks in order, made in worker processes (spawn) when there are several; only the
     caller writes. The same bytes come out with any number of workers."""
@@ -397,7 +419,8 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str], seed: 
     if n <= 1:
         from easy_oww.features.frontend import FrontEnd
 
-        _chunk_worker.update(pool=_load_pool(clip_paths),
+        pool, groups = _load_pool(clip_paths, families)
+        _chunk_worker.update(pool=pool, groups=groups,
                              frontend=frontend if frontend is not None else FrontEnd())
         try:
             yield from (_make_chunk_task(a) for a in args)
@@ -407,7 +430,7 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str], seed: 
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(n, initializer=_init_chunk_worker, initargs=(clip_paths,)) as pool:
+    with ctx.Pool(n, initializer=_init_chunk_worker, initargs=(clip_paths, families)) as pool:
         yield from pool.imap(_make_chunk_task, args)
 
 
@@ -418,7 +441,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
                           holdout_fraction: float = HOLDOUT_FRACTION,
                           workers: int = 0,
                           sentences_per_hour: int = SENTENCES_PER_HOUR,
-                          keep_audio: bool = True) -> NegativeAudio:
+                          keep_audio: bool = True, balance_families: bool = False,
+                          family_sentences: int | None = None) -> NegativeAudio:
     """The workspace's long negative test audio (generated on first use, then cached).
 
     `exclude` is the wake phrase: no sentence containing its words is spoken. `voices`
@@ -428,6 +452,9 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     `sentences_per_hour` sizes the pool of distinct sentences (reused at other speeds,
     levels and backgrounds); training audio wants more variety than test audio.
     `keep_audio=False` keeps only the embeddings (training audio: ~115 MB less per hour).
+    `balance_families` gives every voice family (`Voice.family`) an equal share of the
+    speech; `family_sentences` then caps the distinct sentences of each family other than
+    espeak-ng (whose synthesis is nearly free), which are reused more often instead.
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
@@ -438,15 +465,19 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     n_sent = max(MIN_SENTENCES, round(hours * sentences_per_hour))
     texts = negative_texts(n_sent, seed, exclude)
     requests = plan_requests(texts, vs, n_sent, seed=seed, speed=(0.85, 1.15),
-                             pitch=(0.85, 1.15))
+                             pitch=(0.85, 1.15), balance_families=balance_families)
+    if balance_families and family_sentences is not None:
+        requests = _cap_families(requests, family_sentences)
     key = stable_hash({"v": VERSION, "hours": round(hours, 4), "seed": seed,
                        "requests": [r.params() for r in requests],
-                       **({} if keep_audio else {"audio": False})})
+                       **({} if keep_audio else {"audio": False}),
+                       **({"balanced": True} if balance_families else {})})
     root = workspace.cache / "negative_audio" / key
     manifest = _load_manifest(root)
     if manifest is None:
         manifest = _generate(root, requests, hours, seed, synth or _default_synth(workers, progress),
-                             frontend, progress, keep_audio=keep_audio, workers=workers)
+                             frontend, progress, keep_audio=keep_audio, workers=workers,
+                             balance_families=balance_families)
         manifest["voices"] = sorted({r.voice.id for r in requests})
         manifest["exclude"] = exclude
         atomic_write_json(root / MANIFEST, manifest)
@@ -461,6 +492,18 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
         parts += dipco
         summary["dipco_hours"] = round(sum(p.hours for p in dipco), 4)
     return NegativeAudio(root, tuple(parts), summary)
+
+
+def _cap_families(requests: list[SynthesisRequest], cap: int) -> list[SynthesisRequest]:
+    """At most `cap` requests of each family but espeak-ng (kept in order)."""
+    seen: dict[str, int] = {}
+    out = []
+    for r in requests:
+        fam = r.voice.family
+        seen[fam] = seen.get(fam, 0) + 1
+        if fam == "espeak-ng" or seen[fam] <= cap:
+            out.append(r)
+    return out
 
 
 def _load_manifest(root: Path) -> dict[str, Any] | None:
@@ -478,9 +521,10 @@ def _load_manifest(root: Path) -> dict[str, Any] | None:
 def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, seed: int,
               synth: SynthFn, frontend: FrontEnd | None,
               progress: ProgressFn | None, *, keep_audio: bool = True,
-              workers: int = 0) -> dict[str, Any]:
+              workers: int = 0, balance_families: bool = False) -> dict[str, Any]:
     log.info("making %.2f h of negative audio (once per workspace) in %s", hours, root)
     clip_paths = [str(p) for p in synth(requests, root.parent / "tts")]
+    families = [r.voice.family for r in requests] if balance_families else None
     total_s = hours * 3600.0
     n_chunks = max(1, int(np.ceil(total_s / CHUNK_SECONDS)))
     tasks = []
@@ -490,8 +534,8 @@ def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, se
         if not (npy.is_file() and (wav.is_file() or not keep_audio)):
             tasks.append((i, seconds))
     done = n_chunks - len(tasks)
-    for i, feats, pcm in _chunk_results(tasks, clip_paths, seed, keep_audio, frontend,
-                                        workers):
+    for i, feats, pcm in _chunk_results(tasks, clip_paths, families, seed, keep_audio,
+                                        frontend, workers):
         if pcm is not None:
             save_wav(root / f"chunk_{i:03d}.wav", pcm)
         atomic_write_bytes(root / f"chunk_{i:03d}.npy", _npy_bytes(feats))  # last: complete

@@ -8,6 +8,7 @@ workspace so a workspace on an external drive can move.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -137,7 +138,8 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
                workers: int = 0, progress: ProgressFn | None = None) -> ClipPlan:
     """Synthesize (or reuse from the cache) every clip the project needs."""
     from easy_oww.text import adversarial_phrases, negative_sentences
-    from easy_oww.tts import plan_requests, synthesize_many
+    from easy_oww.tts import plan_requests as plan
+    from easy_oww.tts import synthesize_many
 
     c, seed = config.clips, config.seed
     train_voices, eval_voices = voice_split(config, workspace)
@@ -150,6 +152,7 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
     sentences = negative_sentences(max(200, c.n_negative_speech // 2), seed, config.wake_word)
 
     speed, pitch = config.tts.speed, config.tts.pitch
+    plan_requests = functools.partial(plan, balance_families=config.tts.balance_families)
     jobs = {
         "train_positive": plan_requests(train_phr, train_voices, c.n_positive, seed=seed,
                                         speed=speed, pitch=pitch),

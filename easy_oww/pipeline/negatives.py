@@ -54,6 +54,9 @@ TRAIN_SEED_OFFSET = 7919  # the training audio's sentences differ from the held-
 VALIDATION_SEED_OFFSET = 104729  # ... and the validation audio's from the test audio's
 TEST_SEED_OFFSET = 1299709  # ... and the test audio's from the negative speech clips'
 TRAIN_SENTENCES_PER_HOUR = 600  # variety for training (synthesis is cheap next to embedding)
+FAMILY_SENTENCES = {"train": 600, "val": 300, "test": 300}
+"""Distinct sentences per voice family other than espeak-ng in each set (Piper takes ~0.2 s a
+sentence, espeak-ng ~0.01 s): with balanced families they are reused more often instead."""
 
 
 def test_audio_seed(seed: int) -> int:
@@ -79,7 +82,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
                                       exclude=config.wake_word, voices=train_voices,
                                       progress=progress,
                                       sentences_per_hour=TRAIN_SENTENCES_PER_HOUR,
-                                      keep_audio=False)
+                                      keep_audio=False, **_balance(config, "train"))
         train_stream = np.asarray(train.embeddings(), dtype=np.float32)
         save_npy(directory / "train_stream.npy", train_stream)
         summary["train_hours"] = len(train_stream) / FRAMES_PER_HOUR
@@ -93,7 +96,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
                               ("test", test_hours, test_audio_seed(config.seed))):
         parts[part] = ensure_negative_audio(ws, hours=hours, seed=seed,
                                             exclude=config.wake_word, voices=held_voices,
-                                            progress=progress)
+                                            progress=progress, **_balance(config, part))
     val = np.asarray(parts["val"].embeddings(), dtype=np.float32)
     test = np.asarray(parts["test"].embeddings(), dtype=np.float32)
     for name, stream, hours in (("validation", val, val_hours), ("test", test, test_hours)):
@@ -108,6 +111,12 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     save_npy(directory / "test_stream.npy", test)
     return {**summary, "val_hours": len(val) / FRAMES_PER_HOUR,
             "test_hours": len(test) / FRAMES_PER_HOUR, "source": "; ".join(source)}
+
+
+def _balance(config: ProjectConfig, part: str) -> dict[str, Any]:
+    if not config.tts.balance_families:
+        return {}
+    return {"balance_families": True, "family_sentences": FAMILY_SENTENCES[part]}
 
 
 def _downloaded_stream(ws: Workspace) -> np.ndarray | None:

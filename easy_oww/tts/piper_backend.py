@@ -6,10 +6,12 @@ so we synthesise `pitch` times longer and read the samples at `pitch` times the 
 (resampling to 16 kHz), which raises the pitch and restores the duration.
 
 Piper's ONNX graphs draw their own noise (RandomNormalLike nodes without a seed). To make
-a request's audio the same in any process and any order, each request runs in a fresh ONNX
-Runtime session whose random nodes are seeded from the request's seed (about 0.3 s per
-clip; needs the `onnx` package, else audio varies between runs and only the clip cache in
-easy_oww.tts.synth keeps reruns stable).
+a request's audio the same in any process and any order, the graph is rewritten once per
+process so that each random node slices its noise from an extra input, which we fill from
+the request's seed (`NoiseSession`). One session then serves every request: a fresh seeded
+session per request cost about 1 s of set-up for 0.1 s of synthesis. Needs the `onnx`
+package; without it audio varies between runs and only the clip cache in
+easy_oww.tts.synth keeps reruns stable.
 """
 
 from __future__ import annotations
@@ -137,38 +139,114 @@ def _load(path: str) -> Any:
         return _LOADED[path]
 
 
+NOISE_FRAMES = 2048  # noise frames fed per run (~11.6 ms each: 24 s); doubled when short
+MAX_NOISE_CHANNELS = 256
+NOISE_VERSION = 2  # part of the clip cache key: the noise changed from seeded nodes to inputs
+
+
 @functools.lru_cache(maxsize=2)
-def _graph(path: str) -> Any:
-    """The voice's ONNX graph (None without the `onnx` package)."""
+def _noise_graph(path: str) -> tuple[bytes, tuple[tuple[str, int], ...]] | None:
+    """The voice's graph with each random node replaced by a slice of a noise input.
+
+    Returns the serialised graph and (input name, channels) per noise input; None without
+    the `onnx` package or when a random node is not a RandomNormalLike (Piper's VITS graphs
+    have two, of shape [batch, channels, time])."""
     try:
         import onnx
+        from onnx import TensorProto, helper
     except ImportError:
         log.warning("the onnx package is missing: Piper audio will vary between runs")
         return None
-    return onnx.load(path)
-
-
-def _seeded_session(path: str, seed: int) -> Any:
-    """A fresh session of the voice whose random nodes draw from `seed` (None: no onnx)."""
-    import onnxruntime as ort
-    from onnx import helper
-
-    with _LOCK:
-        graph = _graph(path)
-        if graph is None:
+    model = onnx.load(path)
+    nodes = list(model.graph.node)
+    producers = {o: n for n in nodes for o in n.output}
+    noise: list[tuple[str, int]] = []
+    out_nodes = []
+    for node in nodes:
+        if node.op_type not in RANDOM_OPS:
+            out_nodes.append(node)
+            continue
+        channels = _channels(producers.get(node.input[0]) if node.input else None, model)
+        if node.op_type != "RandomNormalLike":
+            log.warning("Piper voice %s: unexpected random node; audio will vary", path)
             return None
-        for node in graph.graph.node:
-            if node.op_type in RANDOM_OPS:
-                kept = [a for a in node.attribute if a.name != "seed"]
-                del node.attribute[:]
-                node.attribute.extend(kept)
-                # a float attribute: seeds below 2**24 are represented exactly
-                node.attribute.append(helper.make_attribute("seed", float(seed % (1 << 24))))
-        data = graph.SerializeToString()
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1  # the same numbers whatever the machine's cores
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
+        name, k = f"easy_oww_noise_{len(noise)}", len(noise)
+        noise.append((name, channels))
+        model.graph.input.append(helper.make_tensor_value_info(
+            name, TensorProto.FLOAT, [1, channels, None]))
+        zeros = helper.make_tensor(f"easy_oww_zeros_{k}", TensorProto.INT64, [3], [0, 0, 0])
+        model.graph.initializer.append(zeros)
+        shape = f"easy_oww_shape_{k}"
+        out_nodes.append(helper.make_node("Shape", [node.input[0]], [shape]))
+        out_nodes.append(helper.make_node("Slice", [name, zeros.name, shape], list(node.output)))
+    del model.graph.node[:]
+    model.graph.node.extend(out_nodes)
+    return model.SerializeToString(), tuple(noise)
+
+
+def _channels(producer: Any, model: Any) -> int:
+    """Channels of a random node's template tensor: read from ConstantOfShape(Concat(batch,
+    C, time)) in the duration predictor; otherwise (the prior's noise, 192 channels in
+    Piper's voices) an upper bound, which Slice clamps to the real size."""
+    from onnx import numpy_helper
+
+    if producer is not None and producer.op_type == "ConstantOfShape":
+        concat = next((n for n in model.graph.node if producer.input[0] in n.output), None)
+        if concat is not None and concat.op_type == "Concat" and len(concat.input) == 3:
+            for n in model.graph.node:
+                if n.op_type == "Constant" and concat.input[1] in n.output and n.attribute:
+                    return int(numpy_helper.to_array(n.attribute[0].t).reshape(-1)[0])
+            for init in model.graph.initializer:
+                if init.name == concat.input[1]:
+                    return int(numpy_helper.to_array(init).reshape(-1)[0])
+    return MAX_NOISE_CHANNELS
+
+
+class NoiseSession:
+    """An ONNX Runtime session of a rewritten Piper graph whose noise comes from `rng`:
+    each run draws fresh noise, so a request's audio depends only on its seed."""
+
+    def __init__(self, session: Any, noise: tuple[tuple[str, int], ...],
+                 rng: np.random.Generator) -> None:
+        self.session, self.noise, self.rng = session, noise, rng
+
+    def get_inputs(self) -> Any:
+        return [i for i in self.session.get_inputs() if not i.name.startswith("easy_oww_")]
+
+    def run(self, output_names: Any, feeds: dict[str, Any]) -> Any:
+        frames = NOISE_FRAMES
+        while True:
+            extra = {name: self.rng.standard_normal((1, c, frames), dtype=np.float32)
+                     for name, c in self.noise}
+            try:
+                return self.session.run(output_names, {**feeds, **extra})
+            except Exception:  # noqa: BLE001 - ORT's shape error: the utterance needs more noise
+                if frames >= 16 * NOISE_FRAMES:
+                    raise
+                frames *= 2
+
+
+def _noise_session(path: str, seed: int) -> NoiseSession | None:
+    """This process's session of the rewritten graph, drawing noise from `seed`."""
+    import onnxruntime as ort
+
+    key = f"noise:{path}"
+    with _LOCK:
+        if key not in _LOADED:
+            rewritten = _noise_graph(path)
+            if rewritten is None:
+                _LOADED[key] = None
+            else:
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = 1  # the same numbers whatever the machine's cores
+                opts.inter_op_num_threads = 1
+                session = ort.InferenceSession(rewritten[0], sess_options=opts,
+                                               providers=["CPUExecutionProvider"])
+                _LOADED[key] = (session, rewritten[1])
+        loaded = _LOADED[key]
+    if loaded is None:
+        return None
+    return NoiseSession(loaded[0], loaded[1], item_rng(seed, "piper-noise", 0, stream="piper"))
 
 
 def _resolve_path(voice: Voice) -> str:
@@ -199,7 +277,7 @@ def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
     piper_config = require("piper.config", "piper", "Piper speech synthesis")
     path = _resolve_path(request.voice)
     voice = _load(path)
-    session = _seeded_session(path, request.seed)
+    session = _noise_session(path, request.seed)
     if session is not None:
         piper_voice = require("piper.voice", "piper", "Piper speech synthesis")
         voice = piper_voice.PiperVoice(session=session, config=voice.config)

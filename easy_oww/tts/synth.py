@@ -37,6 +37,7 @@ BACKENDS: dict[str, str] = {
     "openai": "easy_oww.tts.openai_backend",
 }
 CACHE_VERSION = 1  # bump when trimming/levels change, to invalidate cached clips
+BACKEND_VERSIONS = {"piper": 2}  # per backend: 2 = Piper noise from inputs (piper_backend)
 PAD_SECONDS = 0.1
 PEAK = 0.9
 TRIM_DB = 40.0  # frames quieter than peak-40 dB at the edges are silence
@@ -117,7 +118,10 @@ def synthesize(request: SynthesisRequest) -> np.ndarray:
 
 
 def cache_key(request: SynthesisRequest) -> str:
-    return stable_hash({"v": CACHE_VERSION, **request.params()})
+    versions = {"v": CACHE_VERSION}
+    if request.voice.backend in BACKEND_VERSIONS:
+        versions["backend_v"] = BACKEND_VERSIONS[request.voice.backend]
+    return stable_hash({**versions, **request.params()})
 
 
 def cache_path(cache_dir: Path, request: SynthesisRequest) -> Path:
@@ -254,24 +258,38 @@ def _run_pool(batches: list[list[tuple[int, SynthesisRequest]]], n_workers: int,
 
 def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed: int,
                   speed: tuple[float, float], pitch: tuple[float, float],
-                  variation: tuple[float, float] = (0.0, 1.0)) -> list[SynthesisRequest]:
+                  variation: tuple[float, float] = (0.0, 1.0),
+                  balance_families: bool = False) -> list[SynthesisRequest]:
     """`n` requests spread evenly over voices and texts, with prosody jitter per item.
 
     Voice i % V (in a seeded order) meets text (i + i // V) % T, so every voice says
-    every text before any pair repeats (when n allows). Deterministic per seed.
+    every text before any pair repeats (when n allows). With `balance_families`, request i
+    goes to family i % F (in a seeded order) and, within it, to its voices in turn, so each
+    voice family (`Voice.family`) says an equal share whatever its number of voices.
+    Deterministic per seed.
     """
     if not texts or not voices:
         raise ValueError("plan_requests needs at least one text and one voice")
     order = item_rng(seed, "plan-order", 0, stream="tts")
     v_perm = order.permutation(len(voices))
     t_perm = order.permutation(len(texts))
+    ordered = [voices[int(k)] for k in v_perm]
     V, T = len(voices), len(texts)
+    families: dict[str, list[Voice]] = {}
+    for v in ordered:
+        families.setdefault(v.family, []).append(v)
+    groups = list(families.values())
     out: list[SynthesisRequest] = []
     for i in range(n):
         rng = item_rng(seed, i, 0, stream="tts-plan")
         s, p, var = rng.uniform(*speed), rng.uniform(*pitch), rng.uniform(*variation)
+        if balance_families and len(groups) > 1:
+            group = groups[i % len(groups)]
+            voice = group[(i // len(groups)) % len(group)]
+        else:
+            voice = ordered[i % V]
         out.append(SynthesisRequest(
-            text=texts[int(t_perm[(i + i // V) % T])], voice=voices[int(v_perm[i % V])],
+            text=texts[int(t_perm[(i + i // V) % T])], voice=voice,
             speed=round(float(s), 3), pitch=round(float(p), 3), variation=round(float(var), 3),
             seed=int(rng.integers(0, 2**31 - 1))))
     return out

@@ -8,6 +8,9 @@ from typing import Protocol
 import numpy as np
 
 
+FAMILY_NAMES = {"espeak": "espeak-ng"}
+
+
 @dataclass(frozen=True)
 class Voice:
     """One usable voice of one backend.
@@ -23,6 +26,15 @@ class Voice:
     speaker: int | None = None
     language: str = "en"
     path: str | None = None
+
+    @property
+    def family(self) -> str:
+        """The voice family: engine and model ("espeak-ng", "piper:en_US-joe-medium",
+        "openai"). Variants of one engine (espeak-ng's accents and variants, the speakers of
+        one Piper model) are one family: they share a timbre that a model can learn."""
+        if self.backend == "piper":
+            return f"piper:{self.name}"
+        return FAMILY_NAMES.get(self.backend, self.backend)
 
     @property
     def id(self) -> str:
