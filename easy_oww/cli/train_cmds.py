@@ -49,11 +49,13 @@ def train_cmd(state: AppState, name: str, preset: str | None, device: str, force
     nm = m.get("near_miss_false_accept_rate")
     state.out.print(f"Model: {report.model_path}")
     state.out.print(f"Model card: {report.card_path}")
-    state.out.print(
+    quality = m.get("quality") or [
         f"Held-out evaluation at threshold {m['threshold']:.3f}: recall {m['recall']:.3f} "
         f"on {m['positives']} noisy, reverberant clips from unseen voices; "
         f"{m['fp_per_hour']:.2f} false positives/hour on {m['negative_hours']:.2f} h of "
-        f"negative audio" + ("" if nm is None else f"; near-miss phrases fire {nm:.1%}"))
+        f"negative audio" + ("" if nm is None else f"; near-miss phrases fire {nm:.1%}")]
+    for line in quality:
+        state.out.print(line, highlight=False)
     if not m.get("meets_target", True):
         state.out.print(f"[yellow]The target of {m['target_fp_per_hour']} false positives/hour "
                         "is not met: record your voice (easy-oww record), use the standard "

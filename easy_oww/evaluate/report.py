@@ -345,8 +345,10 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
         "| | |", "|---|---|",
         f"| recommended threshold | {_fmt(card.get('recommended_threshold'))} |",
-        f"| recall (held-out positives) | {_fmt(card.get('recall'), pct=True)} |",
-        f"| false positives per hour | {_fmt(card.get('fp_per_hour'))} |",
+        f"| recall (held-out voices of the training families) | "
+        f"{_fmt(card.get('recall'), pct=True)} |",
+        f"| false positives per hour (synthetic negative audio) | "
+        f"{_fmt(card.get('fp_per_hour'))} |",
         f"| near-miss false accepts | {_fmt(card.get('near_miss_false_accept_rate'), True)} |",
         f"| measured at threshold | {_fmt(card.get('evaluated_at_threshold'))} |",
         f"| target false positives per hour | {_fmt(card.get('target_fp_per_hour'))} |",
@@ -358,6 +360,9 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         f"- negative clips: {d.get('negative_clips', 0)}",
         f"- long negative audio: {sum(p.get('hours', 0) for p in d.get('long_audio', [])):.2f} h",
     ]
+    quality = card.get("quality") or []
+    if quality:
+        lines += ["", "## What the figures cover", "", *[f"- {q}" for q in quality]]
     if card.get("threshold_source"):
         lines += ["", (f"The threshold was chosen on {card['threshold_source']}; the figures "
                        "above come from held-out clips and audio that neither training nor "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,11 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train_positive", "train_adversarial", "train_speech", "train_downloaded_speech",
           "train_real_positive", "train_real_negative", "val_positive", "val_adversarial",
-          "eval_positive", "eval_adversarial", "eval_speech")
+          "eval_positive", "eval_adversarial", "eval_speech", "oof_positive", "oof_adversarial")
 """val_* pick the checkpoint and threshold; eval_* are touched only by the final report.
-Both come from voices and phrasings held out from training. eval_speech (held-out voices,
-other sentences) is the babble behind the held-out clips."""
+Both come from voices (of the training families) and phrasings held out from training.
+eval_speech (held-out voices, other sentences) is the babble behind the held-out clips.
+oof_* (report only) come from voice families held out of training whole, when any are."""
 HELD_OUT_SPEECH = 96  # sentences of held-out voices that held-out clips' babble is made of
 HELD_OUT_SPEECH_SEED = 7  # their sentences differ from the training sentences
 
@@ -41,18 +42,32 @@ class ClipPlan:
     splits: dict[str, list[Path]]
     train_voices: list[str]
     eval_voices: list[str]
+    oof_voices: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {k: len(v) for k, v in self.splits.items()}
 
     def to_json(self, root: Path) -> dict[str, Any]:
         return {"splits": {k: [os.path.relpath(p, root) for p in v] for k, v in self.splits.items()},
-                "train_voices": self.train_voices, "eval_voices": self.eval_voices}
+                "train_voices": self.train_voices, "eval_voices": self.eval_voices,
+                "oof_voices": self.oof_voices}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], root: Path) -> ClipPlan:
         return cls({k: [root / p for p in v] for k, v in data["splits"].items()},
-                   list(data["train_voices"]), list(data["eval_voices"]))
+                   list(data["train_voices"]), list(data["eval_voices"]),
+                   list(data.get("oof_voices", [])))
+
+    def families(self, which: str) -> dict[str, int]:
+        """Voice family -> number of voices, of the "train", "eval" or "oof" voices."""
+        from easy_oww.tts.types import family_of_id
+
+        out: dict[str, int] = {}
+        for vid in {"train": self.train_voices, "eval": self.eval_voices,
+                    "oof": self.oof_voices}[which]:
+            fam = family_of_id(vid)
+            out[fam] = out.get(fam, 0) + 1
+        return dict(sorted(out.items()))
 
 
 def real_recordings(folder: Path) -> list[Path]:
@@ -98,10 +113,37 @@ def select_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:
     return chosen
 
 
+def family_split(voices: list[Any], setting: str | list[str]) -> tuple[list[Any], list[Any]]:
+    """(voices of the families that train, voices of the families held out whole)."""
+    counts: dict[str, int] = {}
+    for v in voices:
+        counts[v.family] = counts.get(v.family, 0) + 1
+    if setting == "auto":
+        held = ({min(counts, key=lambda f: (counts[f], f))} if len(counts) >= 3 else set())
+    else:
+        held = set(setting)
+        unknown = sorted(held - set(counts))
+        if unknown:
+            raise EasyOWWError(f"tts.holdout_families: no installed voice family "
+                               f"{', '.join(unknown)}",
+                               f"installed families: {', '.join(sorted(counts))}")
+        if held >= set(counts):
+            raise EasyOWWError("tts.holdout_families holds out every voice family",
+                               "leave at least one family to train on")
+    return ([v for v in voices if v.family not in held],
+            [v for v in voices if v.family in held])
+
+
 def voice_split(config: ProjectConfig, workspace: Workspace) -> tuple[list[Any], list[Any]]:
-    """(training voices, held-out voices): the one split every phase uses."""
-    return split_voices(select_voices(config, workspace), config.tts.holdout_voice_fraction,
-                        config.seed)
+    """(training voices, held-out voices of the training families): the one split every
+    phase uses; families held out whole (`out_of_family_voices`) are in neither."""
+    kept, _ = family_split(select_voices(config, workspace), config.tts.holdout_families)
+    return split_voices(kept, config.tts.holdout_voice_fraction, config.seed)
+
+
+def out_of_family_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:
+    """Voices of the families held out of training whole (report only)."""
+    return family_split(select_voices(config, workspace), config.tts.holdout_families)[1]
 
 
 def split_texts(texts: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -143,8 +185,10 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
 
     c, seed = config.clips, config.seed
     train_voices, eval_voices = voice_split(config, workspace)
-    log.info("TTS voices: %d for training, %d held out for evaluation",
-             len(train_voices), len(eval_voices))
+    oof_voices = out_of_family_voices(config, workspace)
+    log.info("TTS voices: %d for training, %d held out for evaluation%s",
+             len(train_voices), len(eval_voices),
+             f", {len(oof_voices)} of families held out whole" if oof_voices else "")
 
     train_phr, eval_phr = positive_texts(config.wake_word, seed)
     adversarial = adversarial_phrases(config.wake_word, 400, seed)
@@ -172,6 +216,11 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
             negative_sentences(HELD_OUT_SPEECH, seed + HELD_OUT_SPEECH_SEED, config.wake_word),
             eval_voices, HELD_OUT_SPEECH, seed=seed + 7, speed=speed, pitch=pitch),
     }
+    if oof_voices:
+        jobs["oof_positive"] = plan_requests(eval_phr, oof_voices, c.n_eval_positive,
+                                             seed=seed + 8, speed=speed, pitch=pitch)
+        jobs["oof_adversarial"] = plan_requests(eval_adv, oof_voices, c.n_eval_adversarial,
+                                                seed=seed + 9, speed=speed, pitch=pitch)
     flat = [r for reqs in jobs.values() for r in reqs]
     out = synthesize_many(flat, workspace.cache / "tts", workers=workers, progress=progress)
     splits: dict[str, list[Path]] = {}
@@ -188,7 +237,8 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
     if splits["train_real_positive"]:
         log.info("using %d of your recordings as positives (each weighted x%d)",
                  len(splits["train_real_positive"]), c.real_positive_weight)
-    return ClipPlan(splits, [v.id for v in train_voices], [v.id for v in eval_voices])
+    return ClipPlan(splits, [v.id for v in train_voices], [v.id for v in eval_voices],
+                    [v.id for v in oof_voices])
 
 
 def downloaded_speech(workspace: Workspace, n: int, seed: int) -> list[Path]:

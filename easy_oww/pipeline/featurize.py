@@ -30,7 +30,8 @@ MIN_WINDOW = samples_for_embedding_frames(MODEL_INPUT_FRAMES)
 NOISE_SOURCE = ""  # a job with no clip: augmentation noise alone (a negative)
 
 TRAIN_SETS = ("positive", "negative_adversarial", "negative_speech", "negative_noise")
-HELD_OUT_SETS = ("val_positive", "val_adversarial", "eval_positive", "eval_adversarial")
+HELD_OUT_SETS = ("val_positive", "val_adversarial", "eval_positive", "eval_adversarial",
+                 "oof_positive", "oof_adversarial")
 HELD_OUT_FRAMES = MODEL_INPUT_FRAMES + 10
 """Held-out clips keep 26 frames: 11 windows, 80 ms apart, as a streaming detector sees the
 phrase pass; a clip's score is its best window, as in deployment."""
@@ -107,6 +108,8 @@ def feature_jobs(plan: ClipPlan, config: ProjectConfig) -> dict[str, list[Any]]:
         "val_adversarial": jobs(s["val_adversarial"], 0, 1, "valadv"),
         "eval_positive": jobs(s["eval_positive"], 1, 1, "evalpos"),
         "eval_adversarial": jobs(s["eval_adversarial"], 0, 1, "evaladv"),
+        "oof_positive": jobs(s.get("oof_positive", []), 1, 1, "oofpos"),
+        "oof_adversarial": jobs(s.get("oof_adversarial", []), 0, 1, "oofadv"),
     }
 
 

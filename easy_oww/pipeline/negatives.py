@@ -74,16 +74,21 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     from easy_oww.evaluate.negative_audio import ensure_negative_audio
     from easy_oww.pipeline.clips import voice_split
 
+    from easy_oww.pipeline.real_speech import real_speech
+
     train_voices, held_voices = voice_split(config, ws)
     train_hours = config.clips.negative_audio_hours
+    real = real_speech(ws, config, progress=progress)
     summary: dict[str, Any] = {"train_hours": 0.0}
+    train_stream = real.stream("train")
     if train_hours > 0:
         train = ensure_negative_audio(ws, hours=train_hours, seed=config.seed + TRAIN_SEED_OFFSET,
                                       exclude=config.wake_word, voices=train_voices,
                                       progress=progress,
                                       sentences_per_hour=TRAIN_SENTENCES_PER_HOUR,
                                       keep_audio=False, **_balance(config, "train"))
-        train_stream = np.asarray(train.embeddings(), dtype=np.float32)
+        train_stream = np.concatenate([train.embeddings(), train_stream]).astype(np.float32)
+    if len(train_stream):
         save_npy(directory / "train_stream.npy", train_stream)
         summary["train_hours"] = len(train_stream) / FRAMES_PER_HOUR
     test_hours = config.evaluation.negative_hours
@@ -107,10 +112,17 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     if downloaded is not None:
         test = np.concatenate([test, downloaded])
         source.append(f"openWakeWord validation features ({len(downloaded) / FRAMES_PER_HOUR:.1f} h)")
+    val = np.concatenate([val, real.stream("val")])
+    real_test = real.stream("test")
     save_npy(directory / "val_stream.npy", val)
     save_npy(directory / "test_stream.npy", test)
+    save_npy(directory / "real_test_stream.npy", real_test)
     return {**summary, "val_hours": len(val) / FRAMES_PER_HOUR,
-            "test_hours": len(test) / FRAMES_PER_HOUR, "source": "; ".join(source)}
+            "test_hours": len(test) / FRAMES_PER_HOUR, "source": "; ".join(source),
+            "real_train_hours": sum(map(len, real.streams["train"])) / FRAMES_PER_HOUR,
+            "real_val_hours": sum(map(len, real.streams["val"])) / FRAMES_PER_HOUR,
+            "real_test_hours": len(real_test) / FRAMES_PER_HOUR,
+            "real_sources": real.sources}
 
 
 def _balance(config: ProjectConfig, part: str) -> dict[str, Any]:

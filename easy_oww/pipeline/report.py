@@ -98,12 +98,100 @@ def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
         "tool_version": __version__,
     }
     result["meets_target"] = bool(result["fp_per_hour"] <= ev.target_fp_per_hour)
+    result["families"] = {"trained": plan.families("train"),
+                          "in_family_measured": plan.families("eval"),
+                          "out_of_family_measured": plan.families("oof")}
+    result["out_of_family"] = _out_of_family(model, paths, threshold, ev.patience)
+    result["real_speech"] = _real_speech(model, paths, neg_meta, threshold, ev.patience,
+                                         debounce)
+    result["quality"] = quality_lines(result)
     atomic_write_json(paths.evaluation / "report.json",
                       {**result, "det": det.to_json()})
     _plot(det, paths.evaluation / "det_curve.png", config.wake_word)
     atomic_write_json(paths.test_results, result)
     write_model_card(paths, config, result)
     return result
+
+
+def _out_of_family(model: Any, paths: ProjectPaths, threshold: float,
+                   patience: int) -> dict[str, Any] | None:
+    """Recall and near-miss fires on voice families that training never heard."""
+    from easy_oww.evaluate import metrics as m
+    from easy_oww.features.store import open_features
+
+    pos_dir, adv_dir = paths.features / "oof_positive", paths.features / "oof_adversarial"
+    if not pos_dir.is_dir():
+        return None
+    pos = clip_peaks(model, open_features(pos_dir).load_all(), patience)
+    adv = (clip_peaks(model, open_features(adv_dir).load_all(), patience)
+           if adv_dir.is_dir() else np.zeros(0, np.float32))
+    return {"recall": m.recall(pos, threshold), "positives": int(pos.size),
+            "near_miss_false_accept_rate": m.false_accept_rate(adv, threshold)
+            if adv.size else None, "near_miss_clips": int(adv.size)}
+
+
+def _real_speech(model: Any, paths: ProjectPaths, meta: dict[str, Any], threshold: float,
+                 patience: int, debounce: int) -> dict[str, Any] | None:
+    """False positives per hour on the held-out part of the user's real speech."""
+    from easy_oww.evaluate import metrics as m
+
+    path = paths.negative_audio / "real_test_stream.npy"
+    if not path.is_file():
+        return None
+    stream = np.load(path, mmap_mode="r")
+    if len(stream) < MODEL_INPUT_FRAMES:
+        return None
+    hours = m.hours_for_frames(len(stream))
+    scores = stream_scores(model, stream)
+    return {"fp_per_hour": m.fp_per_hour(scores, threshold, hours, patience=patience,
+                                         debounce_frames=debounce),
+            "hours": hours, "sources": list(meta.get("real_sources", [])),
+            "train_hours": float(meta.get("real_train_hours", 0.0))}
+
+
+NO_REAL_SPEECH = ("No real speech was measured: how often this model fires on real people "
+                  "is unknown. Point clips.negative_audio_dirs in config.yaml at a folder of "
+                  "long recordings without the wake word (podcasts, TV, meetings), or run "
+                  "`easy-oww download dipco`, then train again.")
+
+
+def _families_text(families: dict[str, int]) -> str:
+    return ", ".join(f"{f} ({n} voice{'s' if n != 1 else ''})" for f, n in families.items())
+
+
+def quality_lines(r: dict[str, Any]) -> list[str]:
+    """The report in plain sentences, in-family and out-of-family figures apart."""
+    fam = r.get("families", {})
+    t = r["threshold"]
+    lines = [f"Trained on voice families: {_families_text(fam.get('trained', {}))}."]
+    nm = r.get("near_miss_false_accept_rate")
+    lines.append(
+        f"In-family (other voices of the training families, "
+        f"{_families_text(fam.get('in_family_measured', {}))}; says little about other "
+        f"voices): recall {r['recall']:.3f} at threshold {t:.3f}, "
+        f"{r['fp_per_hour']:.2f} false positives/hour on {r['negative_hours']:.2f} h of "
+        f"synthetic negative audio" + ("" if nm is None else f", near-miss phrases fire {nm:.1%}")
+        + ".")
+    oof = r.get("out_of_family")
+    if oof:
+        onm = oof.get("near_miss_false_accept_rate")
+        lines.append(
+            f"Out-of-family (families held out of training whole: "
+            f"{_families_text(fam.get('out_of_family_measured', {}))}): recall "
+            f"{oof['recall']:.3f} on {oof['positives']} clips"
+            + ("" if onm is None else f", near-miss phrases fire {onm:.1%}") + ".")
+    else:
+        lines.append("Out-of-family: not measured, every installed voice family trains the "
+                     "model; with three or more families one is held out whole "
+                     "(tts.holdout_families), e.g. after `easy-oww voices download`.")
+    real = r.get("real_speech")
+    if real:
+        lines.append(f"Real speech: {real['fp_per_hour']:.2f} false positives/hour on "
+                     f"{real['hours']:.2f} h of real recordings held out of training "
+                     f"({'; '.join(real['sources'])}).")
+    else:
+        lines.append(NO_REAL_SPEECH)
+    return lines
 
 
 def _summary(directory: Path) -> dict[str, Any]:
@@ -136,6 +224,8 @@ def write_model_card(paths: ProjectPaths, config: ProjectConfig, r: dict[str, An
             "target_fp_per_hour": r["target_fp_per_hour"], "debounce_s": r["debounce_s"],
             "patience": config.evaluation.patience, "date": r["date"],
             "tool_version": r["tool_version"], "tool": "easy-oww",
+            "quality": r.get("quality", []), "families": r.get("families", {}),
+            "out_of_family": r.get("out_of_family"), "real_speech": r.get("real_speech"),
             "evaluation_data": {"positive_clips": r["positives"],
                                 "near_miss_clips": r["near_miss_clips"], "negative_clips": 0,
                                 "long_audio": [{"name": str(r["data"]["negative_audio"]),

@@ -204,12 +204,14 @@ def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
     """Long negative audio (held-out voices, noise): validation part and test part."""
     from easy_oww.evaluate.negative_audio import VERSION as AUDIO_VERSION
     from easy_oww.pipeline.negatives import negative_streams, validation_hours
+    from easy_oww.pipeline.real_speech import files_key
 
     ev = run.config.evaluation
     key = {"hours": ev.negative_hours, "train_hours": run.config.clips.negative_audio_hours,
            "val_hours": validation_hours(ev.negative_hours, ev.target_fp_per_hour),
            "seed": run.config.seed, "wake_word": run.config.wake_word,
-           "tts": run.config.tts.model_dump(mode="json"), "audio": AUDIO_VERSION, "version": 5}
+           "tts": run.config.tts.model_dump(mode="json"), "audio": AUDIO_VERSION,
+           "real_speech": files_key(run.config, run.ws), "version": 6}
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: negative_streams(run.ws, run.config, directory,

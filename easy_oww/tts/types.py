@@ -11,6 +11,15 @@ import numpy as np
 FAMILY_NAMES = {"espeak": "espeak-ng"}
 
 
+def family_of_id(voice_id: str) -> str:
+    """The family of a voice id ("espeak:en-us+m3" -> "espeak-ng",
+    "piper:en_US-libritts-high#12" -> "piper:en_US-libritts-high")."""
+    backend, _, rest = voice_id.partition(":")
+    if backend == "piper":
+        return f"piper:{rest.split('#', 1)[0]}"
+    return FAMILY_NAMES.get(backend, backend)
+
+
 @dataclass(frozen=True)
 class Voice:
     """One usable voice of one backend.
