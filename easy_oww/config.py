@@ -122,6 +122,12 @@ class TTSConfig(_Section):
                           "model, OpenAI) an equal share of positives and of negative speech, "
                           "so that timbre carries no label; off: an equal share per voice "
                           "(espeak-ng's hundreds of variants then say nearly everything)")
+    family_clip_share: float = Field(
+        1.0, gt=0.0, le=1.0,
+        description="distinct clips of each family other than espeak-ng (Piper: ~0.1 s a "
+                    "clip, espeak-ng ~0.01 s), as a share of each split: with 0.2 a split of "
+                    "10000 synthesises at most 2000 of Piper's 5000 and uses each 2.5 times, "
+                    "augmented afresh; 1.0: no cap")
     openai_model: str = Field("gpt-4o-mini-tts", description="OpenAI speech model")
     openai_concurrency: int = Field(5, ge=1, le=64, description="parallel OpenAI requests")
 

@@ -52,6 +52,33 @@ def test_balanced_plan_gives_every_family_an_equal_share() -> None:
                                      pitch=(1, 1), balance_families=True)
 
 
+def test_family_cap_repeats_a_costly_family_instead_of_synthesising_more() -> None:
+    voices = [Voice("espeak", f"en+v{i}") for i in range(5)] + [Voice("piper", "joe")]
+    reqs = plan_requests(["a", "b", "c"], voices, 100, seed=2, speed=(0.9, 1.1),
+                         pitch=(1, 1), balance_families=True, family_cap=10)
+    piper = [r for r in reqs if r.voice.backend == "piper"]
+    espeak = [r for r in reqs if r.voice.backend == "espeak"]
+    assert len(piper) == 50 and len(set(piper)) == 10  # the share kept, 10 clips to make
+    assert len(set(espeak)) == 50  # espeak-ng is nearly free: never capped
+    assert all(piper.count(r) == 5 for r in set(piper))
+
+
+def test_a_repeated_clip_is_augmented_afresh_each_time(tmp_path: Path) -> None:
+    from easy_oww.config import new_config
+    from easy_oww.pipeline.clips import ClipPlan
+    from easy_oww.pipeline.featurize import feature_jobs
+
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    splits = {k: [] for k in ("train_positive", "train_real_positive", "train_adversarial",
+                              "train_speech", "train_real_negative", "val_positive",
+                              "val_adversarial", "eval_positive", "eval_adversarial")}
+    splits["train_positive"] = [a, b, a, a]
+    jobs = feature_jobs(ClipPlan(splits, [], []), new_config("x", "hey jarvis"))["positive"]
+    keys = [(j.key, j.round) for j in jobs]
+    assert len(set(keys)) == len(keys) == 4 * 3
+    assert ("pos:a.wav", 0) in keys and ("pos:a.wav:2", 2) in keys
+
+
 def test_family_split_holds_out_whole_families() -> None:
     voices = _voices()
     kept, held = family_split(voices, "auto")  # three families: the smallest is held out

@@ -8,8 +8,8 @@ workspace so a workspace on an external drive can move.
 
 from __future__ import annotations
 
-import functools
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,7 +196,11 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
     sentences = negative_sentences(max(200, c.n_negative_speech // 2), seed, config.wake_word)
 
     speed, pitch = config.tts.speed, config.tts.pitch
-    plan_requests = functools.partial(plan, balance_families=config.tts.balance_families)
+    def plan_requests(texts: list[str], voices: list[Any], n: int, **kw: Any) -> list[Any]:
+        cap = math.ceil(n * config.tts.family_clip_share)
+        return plan(texts, voices, n, balance_families=config.tts.balance_families,
+                    family_cap=cap if config.tts.family_clip_share < 1.0 else None, **kw)
+
     jobs = {
         "train_positive": plan_requests(train_phr, train_voices, c.n_positive, seed=seed,
                                         speed=speed, pitch=pitch),

@@ -90,8 +90,16 @@ def feature_jobs(plan: ClipPlan, config: ProjectConfig) -> dict[str, list[Any]]:
     s = plan.splits
 
     def jobs(paths: list[Path], label: int, n_rounds: int, tag: str) -> list[Any]:
-        return [FeatureJob(key=f"{tag}:{p.name}", source=str(p), round=r, label=label, kind=tag)
-                for p in paths for r in range(n_rounds)]
+        """A clip listed k times (a family's clips reused to keep its share) is augmented
+        afresh each time: its k-th occurrence (k > 0) gets a key of its own."""
+        seen: dict[str, int] = {}
+        out = []
+        for p in paths:
+            k = seen[p.name] = seen.get(p.name, -1) + 1
+            key = f"{tag}:{p.name}" + (f":{k}" if k else "")
+            out += [FeatureJob(key=key, source=str(p), round=r, label=label, kind=tag)
+                    for r in range(n_rounds)]
+        return out
 
     weight = config.clips.real_positive_weight
     n_noise = max(1, config.clips.n_negative_speech // 4) * rounds

@@ -35,6 +35,13 @@ TIMES = ("yesterday", "this morning", "last week", "on Sunday", "after lunch", "
          "every day", "in the evening", "two days ago", "before dinner", "right now", "later")
 TOPICS = ("the weather", "the game", "dinner", "the meeting", "the news", "music", "school",
           "the holidays", "traffic", "prices", "the garden", "work")
+INTERJECTIONS = ("oh", "ow", "no", "nooo", "oh no", "wow", "hmm", "haha", "ha ha ha", "ah",
+                 "uh huh", "yeah", "yes", "okay", "oops", "ouch", "hey", "hi", "right",
+                 "sure", "really", "boring", "what", "huh", "well", "come on", "oh my god",
+                 "thanks", "sorry", "please", "yay", "ugh", "whoa", "aha", "bye", "look",
+                 "wait", "stop", "hello", "nice", "great", "alright", "never mind", "oh dear")
+"""Short utterances and vocalisations: what real people say most and TTS sentences lack (a
+model trained on long sentences alone fired on real "ow", "nooo", "boring" and laughs)."""
 TEMPLATES = (
     "{S} {V} the {A} {N} {T}.",
     "{S} {V} a {A} {N} {P}.",
@@ -70,6 +77,15 @@ def _template_sentence(rng: np.random.Generator) -> str:
     return text[0].upper() + text[1:]
 
 
+def _short_utterance(rng: np.random.Generator) -> str:
+    """One to three interjections with the punctuation of a call, a question or a sigh."""
+    words = [INTERJECTIONS[int(rng.integers(len(INTERJECTIONS)))]
+             for _ in range(int(rng.integers(1, 4)))]
+    marks = ("!", "?", ".", "...")
+    text = ", ".join(words)
+    return text[0].upper() + text[1:] + marks[int(rng.integers(len(marks)))]
+
+
 def _common_words() -> tuple[list[str], np.ndarray]:
     import wordfreq
 
@@ -86,8 +102,9 @@ def _salad_sentence(rng: np.random.Generator, vocab: list[str], p: np.ndarray) -
 
 
 def negative_sentences(n: int, seed: int, exclude: str = "",
-                       salad_fraction: float = 0.3) -> list[str]:
-    """`n` sentences (templates and word salad) that never contain `exclude` or a homophone."""
+                       salad_fraction: float = 0.3, short_fraction: float = 0.0) -> list[str]:
+    """`n` sentences (templates, word salad and, a `short_fraction` of them, short
+    utterances) that never contain `exclude` or a homophone."""
     try:
         vocab, p = _common_words()
     except ImportError:
@@ -98,8 +115,13 @@ def negative_sentences(n: int, seed: int, exclude: str = "",
     while len(out) < n and i < 50 * n + 100:
         rng = item_rng(seed, i, 0, stream="negative-sentences")
         i += 1
-        salad = bool(vocab) and rng.random() < salad_fraction
-        text = _salad_sentence(rng, vocab, p) if salad else _template_sentence(rng)
+        roll = rng.random()
+        if roll < short_fraction:
+            text = _short_utterance(rng)
+        elif bool(vocab) and roll < short_fraction + salad_fraction:
+            text = _salad_sentence(rng, vocab, p)
+        else:
+            text = _template_sentence(rng)
         if text in seen or (exclude.strip() and not is_safe_negative(text, exclude)):
             continue
         seen.add(text)

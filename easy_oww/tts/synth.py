@@ -259,14 +259,17 @@ def _run_pool(batches: list[list[tuple[int, SynthesisRequest]]], n_workers: int,
 def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed: int,
                   speed: tuple[float, float], pitch: tuple[float, float],
                   variation: tuple[float, float] = (0.0, 1.0),
-                  balance_families: bool = False) -> list[SynthesisRequest]:
+                  balance_families: bool = False,
+                  family_cap: int | None = None) -> list[SynthesisRequest]:
     """`n` requests spread evenly over voices and texts, with prosody jitter per item.
 
     Voice i % V (in a seeded order) meets text (i + i // V) % T, so every voice says
     every text before any pair repeats (when n allows). With `balance_families`, request i
     goes to family i % F (in a seeded order) and, within it, to its voices in turn, so each
     voice family (`Voice.family`) says an equal share whatever its number of voices.
-    Deterministic per seed.
+    `family_cap` bounds the distinct requests of each family but espeak-ng (whose synthesis
+    costs next to nothing): past it, a family's requests repeat its first `family_cap` ones
+    (the same clip, augmented afresh downstream). Deterministic per seed.
     """
     if not texts or not voices:
         raise ValueError("plan_requests needs at least one text and one voice")
@@ -280,6 +283,8 @@ def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed
         families.setdefault(v.family, []).append(v)
     groups = list(families.values())
     out: list[SynthesisRequest] = []
+    per_family: dict[str, list[SynthesisRequest]] = {}
+    count: dict[str, int] = {}
     for i in range(n):
         rng = item_rng(seed, i, 0, stream="tts-plan")
         s, p, var = rng.uniform(*speed), rng.uniform(*pitch), rng.uniform(*variation)
@@ -288,8 +293,15 @@ def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed
             voice = group[(i // len(groups)) % len(group)]
         else:
             voice = ordered[i % V]
-        out.append(SynthesisRequest(
+        done = per_family.setdefault(voice.family, [])
+        count[voice.family] = count.get(voice.family, -1) + 1
+        if family_cap is not None and voice.family != "espeak-ng" and len(done) >= family_cap:
+            out.append(done[count[voice.family] % family_cap])
+            continue
+        req = SynthesisRequest(
             text=texts[int(t_perm[(i + i // V) % T])], voice=voice,
             speed=round(float(s), 3), pitch=round(float(p), 3), variation=round(float(var), 3),
-            seed=int(rng.integers(0, 2**31 - 1))))
+            seed=int(rng.integers(0, 2**31 - 1)))
+        done.append(req)
+        out.append(req)
     return out
