@@ -48,9 +48,11 @@ class ClipPlan:
         return {k: len(v) for k, v in self.splits.items()}
 
     def to_json(self, root: Path) -> dict[str, Any]:
-        return {"splits": {k: [os.path.relpath(p, root) for p in v] for k, v in self.splits.items()},
-                "train_voices": self.train_voices, "eval_voices": self.eval_voices,
-                "oof_voices": self.oof_voices}
+        out = {"splits": {k: [os.path.relpath(p, root) for p in v] for k, v in self.splits.items()},
+               "train_voices": self.train_voices, "eval_voices": self.eval_voices}
+        if self.oof_voices:  # absent when none: plans of earlier versions keep their keys
+            out["oof_voices"] = self.oof_voices
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any], root: Path) -> ClipPlan:
