@@ -123,7 +123,7 @@ class TTSConfig(_Section):
                           "so that timbre carries no label; off: an equal share per voice "
                           "(espeak-ng's hundreds of variants then say nearly everything)")
     family_clip_share: float = Field(
-        1.0, gt=0.0, le=1.0,
+        0.2, gt=0.0, le=1.0,
         description="distinct clips of each family other than espeak-ng (Piper: ~0.1 s a "
                     "clip, espeak-ng ~0.01 s), as a share of each split: with 0.2 a split of "
                     "10000 synthesises at most 2000 of Piper's 5000 and uses each 2.5 times, "
@@ -148,8 +148,10 @@ class AugmentConfig(_Section):
     snr_db: Range = Field((5.0, 25.0), description="speech-to-noise ratio range in dB")
     gain_db: Range = Field((-12.0, 6.0),
                            description="gain range in dB (never pushed past full scale)")
-    pitch_probability: float = Field(0.2, ge=0.0, le=1.0, description="pitch shift")
-    pitch_semitones: Range = Field((-2.0, 2.0), description="pitch shift range in semitones")
+    pitch_probability: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="pitch shift (resampling: formants move too, like another vocal tract)")
+    pitch_semitones: Range = Field((-3.0, 3.0), description="pitch shift range in semitones")
     tempo_probability: float = Field(0.2, ge=0.0, le=1.0,
                                      description="tempo change (pitch kept)")
     tempo: Range = Field((0.9, 1.1), description="tempo factor range (>1 is faster)")

@@ -42,6 +42,7 @@ INTERJECTIONS = ("oh", "ow", "no", "nooo", "oh no", "wow", "hmm", "haha", "ha ha
                  "wait", "stop", "hello", "nice", "great", "alright", "never mind", "oh dear")
 """Short utterances and vocalisations: what real people say most and TTS sentences lack (a
 model trained on long sentences alone fired on real "ow", "nooo", "boring" and laughs)."""
+SHORT_FRACTION = 0.15  # share of negative sentences that are short utterances
 TEMPLATES = (
     "{S} {V} the {A} {N} {T}.",
     "{S} {V} a {A} {N} {P}.",
@@ -102,7 +103,7 @@ def _salad_sentence(rng: np.random.Generator, vocab: list[str], p: np.ndarray) -
 
 
 def negative_sentences(n: int, seed: int, exclude: str = "",
-                       salad_fraction: float = 0.3, short_fraction: float = 0.0) -> list[str]:
+                       salad_fraction: float = 0.3, short_fraction: float = SHORT_FRACTION) -> list[str]:
     """`n` sentences (templates, word salad and, a `short_fraction` of them, short
     utterances) that never contain `exclude` or a homophone."""
     try:
