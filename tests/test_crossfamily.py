@@ -188,3 +188,19 @@ def test_train_reports_out_of_family_and_real_speech(tmp_path: Path, invoke: Any
     assert report["families"]["out_of_family_measured"] == {"piper:en_US-joe-medium": 1}
     summary = yaml.safe_load((project.paths.negative_audio / "phase.json").read_text())
     assert summary["summary"]["real_train_hours"] > 0.02
+
+
+def test_negative_sentences_include_short_utterances_without_the_wake_word() -> None:
+    from easy_oww.text import negative_sentences
+    from easy_oww.text.sentences import INTERJECTIONS
+
+    out = negative_sentences(400, seed=3, exclude="hey jarvis")
+    short = [s for s in out if len(s.split()) <= 4
+             and all(w.strip(",.!?").lower() in " ".join(INTERJECTIONS).split()
+                     for w in s.split())]
+    assert 0.08 < len(short) / len(out) < 0.25  # about SHORT_FRACTION
+    assert not any("jarvis" in s.lower() for s in out)
+    assert not any(s.lower().startswith("hey") for s in out)  # "hey" is the wake word's
+    assert negative_sentences(400, seed=3, exclude="hey jarvis") == out
+    assert negative_sentences(50, seed=3, short_fraction=0.0) != negative_sentences(
+        50, seed=3)
