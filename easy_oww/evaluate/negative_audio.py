@@ -390,7 +390,7 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str], seed: 
     caller writes. The same bytes come out with any number of workers."""
     if not tasks:
         return
-    from easy_oww.features.store import usable_cores
+    from easy_oww.parallel import process_pool, usable_cores
 
     n = min(len(tasks), workers if workers > 0 else usable_cores())
     args = [(i, seconds, seed, keep_audio) for i, seconds in tasks]
@@ -404,10 +404,7 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str], seed: 
         finally:
             _chunk_worker.clear()
         return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(n, initializer=_init_chunk_worker, initargs=(clip_paths,)) as pool:
+    with process_pool(n, _init_chunk_worker, (clip_paths,)) as pool:  # workers die with us
         yield from pool.imap(_make_chunk_task, args)
 
 
