@@ -442,6 +442,10 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     root = workspace.cache / "negative_audio" / key
     manifest = _load_manifest(root)
     if manifest is None:
+        from easy_oww.fsutil import require_free_space
+
+        require_free_space(root.parent, int(hours * (150e6 if keep_audio else 35e6) + 20e6),
+                           "making negative test audio")  # WAV 115 MB/h, features, TTS
         manifest = _generate(root, requests, hours, seed, synth or _default_synth(workers, progress),
                              frontend, progress, keep_audio=keep_audio, workers=workers)
         manifest["voices"] = sorted({r.voice.id for r in requests})
