@@ -63,8 +63,13 @@ class Detection:
 
 
 def _describe(args: list[Any]) -> str:
-    return ", ".join(f"{a.type.replace('tensor(', '').rstrip(')')} {list(a.shape)}"
-                     for a in args) or "none"
+    """ONNX Runtime's inputs or outputs as `float32 [batch, 16, 96], ...`."""
+    def one(a: Any) -> str:
+        dtype = str(a.type).removeprefix("tensor(").removesuffix(")")
+        dims = ", ".join(str(d) for d in a.shape)
+        return f"{'float32' if dtype == 'float' else dtype} [{dims}]"
+
+    return ", ".join(one(a) for a in args) or "none"
 
 
 def check_contract(name: str, inputs: list[Any], outputs: list[Any]) -> None:
