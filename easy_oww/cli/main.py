@@ -3,7 +3,7 @@
 Exit codes: 0 success; 1 unexpected internal error (a bug); 2 usage, config or input
 problem (``error: ...`` and ``hint: ...`` on stderr); 130 interrupted (Ctrl-C), 143 stopped
 by SIGTERM, 129 stopped by SIGHUP (a rerun resumes). A full disk and a path of the wrong
-kind (a file where a folder belongs) are input problems too (`easy_oww.errors.from_os_error`).
+kind (a file where a folder belongs) are input problems too (`easy_oww.fsutil.from_os_error`).
 """
 
 from __future__ import annotations
