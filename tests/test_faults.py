@@ -26,7 +26,8 @@ from easy_oww.audio.io import save_wav
 from easy_oww.errors import DiskFullError, PathKindError
 from easy_oww.project import create_project
 from easy_oww.workspace import Workspace
-from tests.conftest import speechlike
+
+from .conftest import speechlike
 
 ENOSPC = OSError(errno.ENOSPC, "No space left on device")
 
