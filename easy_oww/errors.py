@@ -61,6 +61,18 @@ class DeviceError(EasyOWWError):
     """An audio or compute device is missing or unusable."""
 
 
+class DiskFullError(EasyOWWError):
+    """No room left where a step writes (ENOSPC, or too little free space up front)."""
+
+
+class PathKindError(EasyOWWError):
+    """A file where easy-oww needs a folder, or a folder where it needs a file."""
+
+
+class ModelContractError(EasyOWWError):
+    """An ONNX model that is not a single-score openWakeWord model (DESIGN, Contract 1)."""
+
+
 def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-def]
     """Import `module` lazily, raising MissingDependency naming the extra if absent."""
     import importlib

@@ -8,10 +8,11 @@ from typing import Any
 
 from easy_oww.config import Preset, ProjectConfig, load_config, new_config, save_config
 from easy_oww.errors import EasyOWWError
-from easy_oww.fsutil import read_json
+from easy_oww.fsutil import disk_space, read_json
 from easy_oww.workspace import ProjectPaths, Workspace
 
 AUDIO_GLOBS = ("*.wav", "*.flac", "*.ogg", "*.mp3")
+CREATE_BYTES = 1_000_000  # config.yaml and empty folders, with room to spare
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,11 @@ def create_project(ws: Workspace, name: str, wake_word: str, *, samples: int | N
     if steps is not None:
         overrides["training.steps"] = steps
     config = new_config(name, wake_word, preset=preset, **overrides)
-    for folder in paths.folders():
-        folder.mkdir(parents=True, exist_ok=True)
-    if not paths.config.exists():
-        save_config(config, paths.config)
+    with disk_space(ws.projects, CREATE_BYTES, "create"):
+        for folder in paths.folders():
+            folder.mkdir(parents=True, exist_ok=True)
+        if not paths.config.exists():
+            save_config(config, paths.config)
     return Project(paths, load_config(paths.config))
 
 

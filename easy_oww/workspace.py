@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from easy_oww.errors import ProjectNotFound, WorkspaceError
+from easy_oww.errors import PathKindError, ProjectNotFound, WorkspaceError
 
 ENV_VAR = "EASY_OWW_WORKSPACE"
 WORKSPACE_DIRS = ("datasets", "voices", "projects", "cache")
@@ -139,18 +140,29 @@ class Workspace:
         return ProjectPaths(self.projects / name)
 
     def require_project(self, name: str) -> ProjectPaths:
+        """The project's paths; a missing project is ProjectNotFound, one whose folders or
+        config.yaml are of the wrong kind (a file for a folder, or back) a PathKindError."""
         paths = self.project(name)
+        if paths.root.exists() and not paths.root.is_dir():
+            raise PathKindError(f"project path {paths.root} is a file, not a project folder",
+                                "move or rename that file, then run the command again")
+        if paths.config.exists() and not paths.config.is_file():
+            raise PathKindError(f"{paths.config} is a folder, but easy-oww needs the project's "
+                                "config file there", "move or rename that folder, then "
+                                f"recreate the config with: easy-oww create {name} "
+                                "--wake-word \"...\"")
         if not paths.config.is_file():
             raise ProjectNotFound(
                 f"project '{name}' not found in {self.projects}",
                 f"create it with: easy-oww create {name} --wake-word \"...\"",
             )
+        _require_folders((*paths.folders(), paths.negative_audio))
         return paths
 
     def project_names(self) -> list[str]:
         if not self.projects.is_dir():
             return []
-        return sorted(p.name for p in self.projects.iterdir() if (p / "config.yaml").is_file())
+        return sorted(p.name for p in self.projects.iterdir() if (p / "config.yaml").exists())
 
 
 def validate_project_name(name: str) -> None:
@@ -167,6 +179,7 @@ def init_workspace(path: Path) -> Workspace:
     if path.exists() and not path.is_dir():
         raise WorkspaceError(f"workspace path {path} is a file, not a directory",
                              "choose another path with --workspace")
+    _require_folders(path / d for d in WORKSPACE_DIRS)
     try:
         path.mkdir(parents=True, exist_ok=True)
         for d in WORKSPACE_DIRS:
@@ -196,4 +209,13 @@ def open_workspace(explicit: str | os.PathLike[str] | None = None) -> Workspace:
     if not os.access(path, os.W_OK):
         raise WorkspaceError(f"workspace {path} is not writable",
                              "fix its permissions or choose another with --workspace")
+    _require_folders(path / d for d in WORKSPACE_DIRS)
     return ws
+
+
+def _require_folders(paths: Iterable[Path]) -> None:
+    """A PathKindError naming the first of `paths` that exists but is not a folder."""
+    for p in paths:
+        if p.exists() and not p.is_dir():
+            raise PathKindError(f"{p} is a file, but easy-oww needs a folder there",
+                                "move or rename that file, then run the command again")

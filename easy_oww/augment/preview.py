@@ -18,6 +18,7 @@ from easy_oww.augment.ops import place_in_window
 from easy_oww.augment.sources import build_sources
 from easy_oww.contract import FRAME_SAMPLES, MODEL_INPUT_FRAMES, SAMPLE_RATE
 from easy_oww.contract import samples_for_embedding_frames as _samples_for
+from easy_oww.fsutil import disk_space
 from easy_oww.progress import ProgressFn
 from easy_oww.project import AUDIO_GLOBS, Project
 from easy_oww.workspace import Workspace
@@ -25,6 +26,7 @@ from easy_oww.workspace import Workspace
 log = logging.getLogger(__name__)
 
 MAX_CLIPS = 8
+PNG_BYTES = 3_000_000  # a generous bound for the spectrogram grid
 
 
 @dataclass(frozen=True)
@@ -50,20 +52,27 @@ def run_preview(project: Project, workspace: Workspace, *, count: int = 8,
         progress("augment preview", 0, count)
     sources = build_sources(workspace, seed=seed, babble=clips)
     augmenter = Augmenter(cfg.augment, sources, window)
-    wavs = save_examples(augmenter, clips, out_dir, count, seed)
-    from easy_oww.audio.io import save_wav
+    with disk_space(out_dir, preview_bytes(count, window, plot), "augment-preview"):
+        wavs = save_examples(augmenter, clips, out_dir, count, seed)
+        from easy_oww.audio.io import save_wav
 
-    dry = place_in_window(clips[0], window, np.random.default_rng(seed), (0.1, 0.1))
-    dry_path = save_wav(out_dir / "dry.wav", np.clip(dry * 32768, -32768, 32767).astype(np.int16))
-    lines = (out_dir / "examples.txt").read_text(encoding="utf-8").splitlines()
-    descriptions = tuple(line.split("\t", 1)[1] for line in lines)
-    if progress:
-        progress("augment preview", count, count)
-    png = None
-    if plot:
-        png = plot_spectrograms([dry_path, *wavs], ["dry", *descriptions],
-                                out_dir / "spectrograms.png")
+        dry = place_in_window(clips[0], window, np.random.default_rng(seed), (0.1, 0.1))
+        dry_path = save_wav(out_dir / "dry.wav",
+                            np.clip(dry * 32768, -32768, 32767).astype(np.int16))
+        lines = (out_dir / "examples.txt").read_text(encoding="utf-8").splitlines()
+        descriptions = tuple(line.split("\t", 1)[1] for line in lines)
+        if progress:
+            progress("augment preview", count, count)
+        png = None
+        if plot:
+            png = plot_spectrograms([dry_path, *wavs], ["dry", *descriptions],
+                                    out_dir / "spectrograms.png")
     return PreviewResult(out_dir, tuple(wavs), png, source, window, descriptions)
+
+
+def preview_bytes(count: int, window: int, plot: bool) -> int:
+    """What a preview writes: count + 1 WAVs of `window` samples, the text, the PNG."""
+    return (count + 1) * (2 * window + 44) + 64_000 + (PNG_BYTES if plot else 0)
 
 
 def preview_window(clip_duration: object, clips: list[np.ndarray]) -> int:

@@ -150,6 +150,9 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
     project = open_project(ws, name)
     cfg = project.config
     model_path = _model_path(project, model)
+    from easy_oww.evaluate.detector import WakeWordModel
+
+    WakeWordModel(model_path)  # Contract 1 (one [batch, 1] score), before any slow step
     pos = _audio_in(positives, "positives") if positives else _planned_clips(project,
                                                                            "eval_positive")
     near = (_audio_in(near_miss, "near-miss") if near_miss

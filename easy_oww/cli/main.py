@@ -1,7 +1,9 @@
 """`easy-oww` entry point: a lazily loaded command group with documented exit codes.
 
 Exit codes: 0 success; 1 unexpected internal error (a bug); 2 usage, config or input
-problem (``error: ...`` and ``hint: ...`` on stderr); 130 interrupted (a rerun resumes).
+problem (``error: ...`` and ``hint: ...`` on stderr); 130 interrupted (Ctrl-C), 143 stopped
+by SIGTERM, 129 stopped by SIGHUP (a rerun resumes). A full disk and a path of the wrong
+kind (a file where a folder belongs) are input problems too (`easy_oww.fsutil.from_os_error`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import click
 from easy_oww import __version__
 from easy_oww.cli.common import AppState, setup_logging
 from easy_oww.errors import EasyOWWError
+from easy_oww.fsutil import from_os_error
+from easy_oww.parallel import Stopped, stop_on_signals, stop_requested
 
 # name -> "module:attribute"; modules are imported only when their command runs or
 # when --help lists them, so `easy-oww --help` stays fast and light.
@@ -36,6 +40,7 @@ COMMANDS: dict[str, str] = {
 }
 
 EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+STOPPED = "stopped: finished work is kept; run the command again to resume"
 
 
 class LazyGroup(click.Group):
@@ -53,33 +58,59 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with stop_on_signals():
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except EasyOWWError as exc:
-            if _state(ctx).debug:
-                raise
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
-            ctx.exit(exc.exit_code)
+            _user_error(ctx, exc)
+        except Stopped as exc:
+            _stopped(ctx, exc.signum, exc)
         except KeyboardInterrupt:
             if _state(ctx).debug:
                 raise
             click.echo("\ninterrupted: finished work is kept; run the command again to resume",
                        err=True)
             ctx.exit(EXIT_INTERRUPTED)
-        except Exception as exc:
-            state = _state(ctx)
-            if state.debug:
-                raise
-            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-            if state.verbose:
-                click.echo("".join(traceback.format_exception(exc)), err=True)
-            else:
-                click.echo("hint: rerun with -v for the traceback, and please report this bug",
-                           err=True)
-            ctx.exit(EXIT_BUG)
+        except Exception as exc:  # noqa: BLE001 - the last resort: reported as a bug
+            signum = stop_requested()
+            if signum is not None:  # a worker ended by the same signal before the parent
+                _stopped(ctx, signum, exc)
+            user = from_os_error(exc) if isinstance(exc, OSError) else None
+            if user is not None:
+                _user_error(ctx, user, exc)
+            _internal_error(ctx, exc)
+
+
+def _user_error(ctx: click.Context, exc: EasyOWWError, cause: BaseException | None = None
+                ) -> None:
+    if _state(ctx).debug:
+        raise cause or exc
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+    ctx.exit(exc.exit_code)
+
+
+def _stopped(ctx: click.Context, signum: int, exc: BaseException) -> None:
+    """SIGTERM / SIGHUP: like Ctrl-C, one line, exit 128 + the signal number."""
+    if _state(ctx).debug:
+        raise exc
+    click.echo(STOPPED, err=True)
+    ctx.exit(128 + signum)
+
+
+def _internal_error(ctx: click.Context, exc: Exception) -> None:
+    state = _state(ctx)
+    if state.debug:
+        raise exc
+    click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+    if state.verbose:
+        click.echo("".join(traceback.format_exception(exc)), err=True)
+    else:
+        click.echo("hint: rerun with -v for the traceback, and please report this bug",
+                   err=True)
+    ctx.exit(EXIT_BUG)
 
 
 def _state(ctx: click.Context) -> AppState:
@@ -118,5 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # raised outside a command (e.g. while importing it)
         click.echo("\ninterrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except Stopped as exc:  # a second stop signal while the first one unwinds
+        click.echo(STOPPED, err=True)
+        sys.exit(exc.exit_code)
     finally:
         logging.shutdown()

@@ -26,12 +26,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from easy_oww.contract import EMBEDDING_DIM, FRAME_MS, FRAME_SAMPLES
-from easy_oww.errors import EasyOWWError
+from easy_oww.errors import EasyOWWError, ModelContractError
 from easy_oww.evaluate import metrics
 
 if TYPE_CHECKING:
@@ -62,6 +62,37 @@ class Detection:
     score: float
 
 
+def _describe(args: list[Any]) -> str:
+    """ONNX Runtime's inputs or outputs as `float32 [batch, 16, 96], ...`."""
+    def one(a: Any) -> str:
+        dtype = str(a.type).removeprefix("tensor(").removesuffix(")")
+        dims = ", ".join(str(d) for d in a.shape)
+        return f"{'float32' if dtype == 'float' else dtype} [{dims}]"
+
+    return ", ".join(one(a) for a in args) or "none"
+
+
+def check_contract(name: str, inputs: list[Any], outputs: list[Any]) -> None:
+    """Refuse a model that is not a single-score openWakeWord classifier (DESIGN Contract
+    1): one float32 input [batch, N, 96] (N static: 16 for easy-oww's models, more for a
+    few of openWakeWord's) and exactly one float32 output [batch, 1]. One line says what
+    was found and what is expected."""
+    shape = list(inputs[0].shape) if len(inputs) == 1 else []
+    if (len(inputs) != 1 or inputs[0].type != "tensor(float)" or len(shape) != 3
+            or shape[2] != EMBEDDING_DIM or not isinstance(shape[1], int)):
+        raise ModelContractError(
+            f"{name} is not an openWakeWord model: {len(inputs)} input(s) "
+            f"({_describe(inputs)}), expected one float32 input [batch, 16, {EMBEDDING_DIM}]",
+            "use a model exported by easy-oww or openWakeWord")
+    out_shape = list(outputs[0].shape) if len(outputs) == 1 else []
+    if (len(outputs) != 1 or outputs[0].type != "tensor(float)" or len(out_shape) != 2
+            or out_shape[1] != 1):
+        raise ModelContractError(
+            f"{name} is not a single-score openWakeWord model: {len(outputs)} output(s) "
+            f"({_describe(outputs)}), expected exactly one float32 output [batch, 1]",
+            "export one score per window (multi-class models are not supported)")
+
+
 class WakeWordModel:
     """An openWakeWord classifier (ONNX, input [batch, N, 96], output [batch, 1])."""
 
@@ -82,17 +113,9 @@ class WakeWordModel:
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
             raise EasyOWWError(f"cannot load ONNX model {self.path}: {exc}",
                                "is it an openWakeWord .onnx model?") from None
+        check_contract(self.path.name, self.session.get_inputs(), self.session.get_outputs())
         inp = self.session.get_inputs()[0]
-        out = self.session.get_outputs()[0]
         shape = list(inp.shape)
-        if len(shape) != 3 or shape[2] != EMBEDDING_DIM or not isinstance(shape[1], int):
-            raise EasyOWWError(f"{self.path.name} is not an openWakeWord model: input shape "
-                               f"{shape}, expected [batch, N, {EMBEDDING_DIM}]",
-                               "use a model exported by easy-oww or openWakeWord")
-        if len(out.shape) != 2 or out.shape[1] != 1:
-            raise EasyOWWError(f"{self.path.name} has output shape {out.shape}; only "
-                               "single-score models ([batch, 1]) are supported",
-                               "multi-class openWakeWord models are not supported")
         self.input_name: str = inp.name
         self.n_frames: int = shape[1]
         self.fixed_batch: int | None = shape[0] if isinstance(shape[0], int) else None

@@ -412,7 +412,7 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
     caller writes. The same bytes come out with any number of workers."""
     if not tasks:
         return
-    from easy_oww.features.store import usable_cores
+    from easy_oww.parallel import process_pool, usable_cores
 
     n = min(len(tasks), workers if workers > 0 else usable_cores())
     args = [(i, seconds, seed, keep_audio) for i, seconds in tasks]
@@ -427,10 +427,7 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
         finally:
             _chunk_worker.clear()
         return
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(n, initializer=_init_chunk_worker, initargs=(clip_paths, families)) as pool:
+    with process_pool(n, _init_chunk_worker, (clip_paths, families)) as pool:  # workers die with us
         yield from pool.imap(_make_chunk_task, args)
 
 
@@ -475,6 +472,10 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     root = workspace.cache / "negative_audio" / key
     manifest = _load_manifest(root)
     if manifest is None:
+        from easy_oww.fsutil import require_free_space
+
+        require_free_space(root.parent, int(hours * (150e6 if keep_audio else 35e6) + 20e6),
+                           "making negative test audio")  # WAV 115 MB/h, features, TTS
         manifest = _generate(root, requests, hours, seed, synth or _default_synth(workers, progress),
                              frontend, progress, keep_audio=keep_audio, workers=workers,
                              balance_families=balance_families)

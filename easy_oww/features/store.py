@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
-import os
 import pickle
 import time
 from collections import deque
@@ -47,6 +45,7 @@ from easy_oww.fsutil import (
     remove_stale_temps,
     stable_hash,
 )
+from easy_oww.parallel import process_pool, usable_cores
 from easy_oww.progress import ProgressFn, no_progress
 from easy_oww.rng import item_rng
 
@@ -228,13 +227,6 @@ def _chunks(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob]
             yield shard, list(jobs[a:min(hi, a + CHUNK_CLIPS)])
 
 
-def usable_cores() -> int:
-    """CPU cores this process may run on (affinity-aware where the OS tells)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
-
-
 # -- the entry point -----------------------------------------------------------------
 def extract_features(
     jobs: Sequence[FeatureJob],
@@ -307,9 +299,8 @@ def _run(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob], audio_fn:
         finally:
             _worker.clear()
         return
-    ctx = multiprocessing.get_context("spawn")
     init = (pickle.dumps(audio_fn), seed, frames, device, threads)
-    with ctx.Pool(n_workers, initializer=_init_worker, initargs=init) as pool:
+    with process_pool(n_workers, _init_worker, init) as pool:  # workers die with us
         window: deque[tuple[int, Any]] = deque()
         for shard, chunk in tasks:
             window.append((shard, pool.apply_async(_embed_chunk, (chunk,))))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -114,24 +113,15 @@ _member_queue: Any = None
 
 
 def _init_member_worker(queue: Any, parent: int | None = None) -> None:
+    """Pool initializer (run after `easy_oww.parallel.worker_init`, which already makes
+    the worker die with its run: a worker outliving its run would keep writing checkpoints
+    next to the rerun's). `parent` arms that here too, for a pool started elsewhere."""
     global _member_queue
     _member_queue = queue
     if parent is not None:
-        _exit_with_parent(parent)
+        from easy_oww.parallel import exit_with_parent
 
-
-def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
-    """Stop this worker when the process that started it is gone (killed): a worker
-    outliving its run would keep writing checkpoints next to the rerun's."""
-    import threading
-
-    def watch() -> None:
-        while True:
-            time.sleep(every_s)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+        exit_with_parent(parent)
 
 
 def _train_member(task: tuple[Workspace, ProjectPaths, ProjectConfig, int, str],
@@ -161,10 +151,9 @@ def train_members(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, 
                   progress: ProgressFn | None) -> list[Any]:
     """Train `config.training.ensemble` heads, on a CPU in parallel processes (spawn: safe
     on macOS and Windows; each head uses one thread), in order of member index."""
-    import multiprocessing
     import queue as queue_mod
 
-    from easy_oww.features.store import usable_cores
+    from easy_oww.parallel import process_pool, spawn_context, usable_cores
     from easy_oww.training.trainer import resolve_device
 
     n = config.training.ensemble
@@ -187,9 +176,8 @@ def train_members(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, 
 
             results.append(_train_member(task, member_progress)[1])
         return results
-    ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    with ctx.Pool(workers, initializer=_init_member_worker, initargs=(q, os.getpid())) as pool:
+    q = spawn_context().Queue()
+    with process_pool(workers, _init_member_worker, (q,)) as pool:  # workers die with us
         pending = pool.map_async(_train_member, tasks, chunksize=1)
         while True:
             try:

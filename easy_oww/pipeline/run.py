@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from easy_oww import fsutil
 from easy_oww.config import Preset, ProjectConfig, with_preset
 from easy_oww.errors import EasyOWWError
-from easy_oww.fsutil import stable_hash
+from easy_oww.fsutil import disk_space, require_free_space, stable_hash
 from easy_oww.pipeline import phases
 from easy_oww.pipeline.clips import ClipPlan, clips_key, make_clips
 from easy_oww.pipeline.estimate import estimate_seconds
@@ -125,12 +126,7 @@ def preflight(run: _Run) -> None:
     from easy_oww.features.frontend import FrontEnd
 
     FrontEnd()  # front-end models present, checksums match
-    free = shutil.disk_usage(run.paths.root).free
-    need = _disk_estimate(run.config)
-    if free < need:
-        raise EasyOWWError(f"not enough free disk space in {run.paths.root}: "
-                           f"{free / 1e9:.1f} GB free, about {need / 1e9:.1f} GB needed",
-                           "free some space or move the workspace with --workspace")
+    require_free_space(run.paths.root, _disk_estimate(run.config), "train")
     if not os.access(run.paths.root, os.W_OK):
         raise EasyOWWError(f"project folder {run.paths.root} is not writable",
                            "fix its permissions")
@@ -152,17 +148,33 @@ def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: 
     run = _Run(ws, project.paths, config, force, resolve_device(device), progress)
     with phases.project_lock(project.paths.lock):
         preflight(run)
-        expected = estimate_seconds(config)
-        if announce is not None:
-            announce(expected)
-        plan = _clips_phase(run)
-        feat_key, feat = _features_phase(run, plan)
-        neg_key, _ = _negatives_phase(run)
-        train_key, trained = _training_phase(run, (feat_key, neg_key))
-        export_key, _ = _export_phase(run, train_key)
-        _, metrics = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan, feat)
-    paths = project.paths
-    return TrainReport(name, config.wake_word, config.preset.value, paths.model,
+        _sweep_temps(ws, project.paths)
+        with disk_space(project.paths.root, _disk_estimate(config), "train"):
+            report = _run_phases(run, announce)
+    return report
+
+
+def _sweep_temps(ws: Workspace, paths: ProjectPaths) -> None:
+    """Temporary files of killed runs (kill -9, power cut), in the project and the shared
+    cache; those of live writers (another project's run) stay."""
+    removed = (fsutil.remove_stale_temps(paths.root, recursive=True, dead_only=True)
+               + fsutil.remove_stale_temps(ws.cache, recursive=True, dead_only=True))
+    if removed:
+        log.debug("removed %d temporary file(s) of killed runs", removed)
+
+
+def _run_phases(run: _Run, announce: Callable[[float], None] | None) -> TrainReport:
+    config, paths = run.config, run.paths
+    expected = estimate_seconds(config)
+    if announce is not None:
+        announce(expected)
+    plan = _clips_phase(run)
+    feat_key, feat = _features_phase(run, plan)
+    neg_key, _ = _negatives_phase(run)
+    train_key, trained = _training_phase(run, (feat_key, neg_key))
+    export_key, _ = _export_phase(run, train_key)
+    _, metrics = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan, feat)
+    return TrainReport(paths.name, config.wake_word, config.preset.value, paths.model,
                        paths.model_card_json, tuple(run.timings), metrics, expected)
 
 

@@ -21,7 +21,7 @@ from easy_oww.audio.io import SUPPORTED_EXTENSIONS, load_audio, save_wav
 from easy_oww.audio.quality import QualityThresholds
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.errors import AudioError
-from easy_oww.fsutil import remove_stale_temps
+from easy_oww.fsutil import disk_space, remove_stale_temps
 from easy_oww.progress import ProgressFn
 from easy_oww.recording.session import next_free_path
 from easy_oww.recording.validate import check_clip, content_hash
@@ -127,19 +127,36 @@ def import_audio(project_paths: ProjectPaths, paths: Iterable[str | os.PathLike[
     taken: list[Taken] = []
     refused: list[Refused] = []
     total = len(candidates)
-    for done, (path, problem) in enumerate(candidates, 1):
-        if problem is not None:
-            refused.append(Refused(path, problem, _PROBLEMS[problem]))
-        else:
-            outcome = _import_one(path, folder, seen, thresholds)
-            if isinstance(outcome, Taken):
-                taken.append(outcome)
+    need = sum(import_bytes(p) for p, problem in candidates if problem is None)
+    with disk_space(folder, need, "import"):
+        for done, (path, problem) in enumerate(candidates, 1):
+            if problem is not None:
+                refused.append(Refused(path, problem, _PROBLEMS[problem]))
             else:
-                refused.append(outcome)
-        if progress is not None:
-            progress("import", done, total)
+                outcome = _import_one(path, folder, seen, thresholds)
+                if isinstance(outcome, Taken):
+                    taken.append(outcome)
+                else:
+                    refused.append(outcome)
+            if progress is not None:
+                progress("import", done, total)
     log.debug("imported %d file(s) into %s; refused %d", len(taken), folder, len(refused))
     return ImportResult(folder, tuple(taken), tuple(refused))
+
+
+def import_bytes(path: Path) -> int:
+    """About what importing `path` writes: its length as 16 kHz mono int16 (read from the
+    header), or twice the file's size when the header says nothing."""
+    try:
+        import soundfile as sf
+
+        info = sf.info(str(path))
+        return int(info.frames / max(1, info.samplerate) * SAMPLE_RATE) * 2 + 44
+    except Exception:  # noqa: BLE001 - any format soundfile cannot read: a size bound
+        try:
+            return 2 * path.stat().st_size
+        except OSError:
+            return 0
 
 
 def _import_one(path: Path, folder: Path, seen: dict[str, Path],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import importlib
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +22,8 @@ import numpy as np
 
 from easy_oww.audio.io import resample, to_int16, wav_bytes
 from easy_oww.contract import SAMPLE_RATE
-from easy_oww.fsutil import stable_hash
+from easy_oww.fsutil import stable_hash, writer_alive
+from easy_oww.parallel import process_executor, usable_cores
 from easy_oww.progress import ProgressFn
 from easy_oww.rng import item_rng
 from easy_oww.tts.types import SynthesisRequest, Voice
@@ -140,18 +140,24 @@ def write_clip(path: Path, audio: np.ndarray) -> None:
     clip costs more than synthesising it. A kill never leaves a partial clip under its name;
     a power cut may lose recent clips, which `is_cached` then sends back to synthesis."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(wav_bytes(audio))
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(wav_bytes(audio))
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C, a stop signal: no partial clip stays
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _remove_old_temps(cache_dir: Path, age_s: float = 3600.0) -> None:
-    """Temp files of killed runs; young ones may belong to another run sharing the cache."""
+    """Temp files of killed runs: those whose writer (the pid in the name) is gone, and
+    any older than `age_s` (the pid may be reused); others belong to a live run sharing
+    the cache."""
     import time
 
     now = time.time()
     for tmp in cache_dir.glob(".*.tmp"):
         try:
-            if now - tmp.stat().st_mtime > age_s:
+            if now - tmp.stat().st_mtime > age_s or not writer_alive(tmp):
                 tmp.unlink()
         except OSError:
             pass
@@ -170,7 +176,7 @@ def _run_batch(batch: list[tuple[int, SynthesisRequest]]) -> list[tuple[int, np.
 
 
 def resolve_workers(workers: int, n_tasks: int) -> int:
-    cpus = os.cpu_count() or 1
+    cpus = usable_cores()
     w = cpus if workers <= 0 else workers
     return max(1, min(w, n_tasks))
 
@@ -232,7 +238,7 @@ def _run_local(requests: Sequence[SynthesisRequest], indices: list[int], workers
             for i, audio in _run_batch(batch):
                 save(i, audio)
         return
-    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    threads = max(1, usable_cores() // n_workers)
     # A fresh pool every WORKER_MAX_BATCHES batches per worker: espeak-ng leaks ~3 KB per
     # voice load. (Not max_tasks_per_child: it deadlocks in CPython 3.11-3.14, gh-115634.)
     per_pool = WORKER_MAX_BATCHES * n_workers
@@ -242,18 +248,13 @@ def _run_local(requests: Sequence[SynthesisRequest], indices: list[int], workers
 
 def _run_pool(batches: list[list[tuple[int, SynthesisRequest]]], n_workers: int, threads: int,
               save: Callable[[int, np.ndarray], None]) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_worker_init,
-                                initargs=(threads,)) as pool:
+    # on an error, Ctrl-C or a stop signal the executor cancels the rest and ends its
+    # workers at once; they also die with this process (easy_oww.parallel)
+    with process_executor(n_workers, _worker_init, (threads,)) as pool:
         futures = [pool.submit(_run_batch, b) for b in batches]
-        try:
-            for fut in cf.as_completed(futures):
-                for i, audio in fut.result():
-                    save(i, audio)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+        for fut in cf.as_completed(futures):
+            for i, audio in fut.result():
+                save(i, audio)
 
 
 def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed: int,

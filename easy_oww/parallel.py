@@ -1,0 +1,217 @@
+"""Worker processes that die with their parent, and runs that stop cleanly on a signal.
+
+Every process pool in easy-oww (feature extraction, TTS, negative audio, ensemble
+members) starts its workers here, with the spawn start method (shared/DESIGN.md,
+Contract 3), and each worker's initializer first runs `worker_init`:
+
+- it arms parent-death detection: on Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (the
+  kernel kills the worker the moment its parent dies, even by ``kill -9``), and
+  everywhere a watchdog thread that ends the worker when ``os.getppid()`` is no longer
+  the parent that started it (within `PARENT_POLL_S`);
+- it ignores SIGINT, which the terminal sends to the whole process group on Ctrl-C: the
+  parent stops the pool, and the worker does not print a KeyboardInterrupt traceback;
+- SIGTERM and SIGHUP keep their default action (end the process at once, silently): that
+  is how the parent stops a pool (``Pool.terminate``), and how a worker ends when a stop
+  signal reaches the whole process group (``timeout``, systemd, a closed terminal).
+
+Only the parent writes files (the training members write their own checkpoints
+atomically, and a rerun sweeps their temporary files), so a worker may die at any point.
+
+The parent side is `stop_on_signals`: while a command runs, SIGTERM and SIGHUP raise
+`Stopped` in the main thread, which unwinds exactly like Ctrl-C (pools terminated, lock
+released, finished work kept); the CLI turns it into one line and exit code 128 + signal.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import ctypes
+import ctypes.util
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.pool
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+PARENT_POLL_S = 0.5
+"""How often the watchdog compares os.getppid() with the parent that started the worker."""
+EXIT_ORPHANED = 70
+"""Exit status of a worker that found its parent gone."""
+PR_SET_PDEATHSIG = 1
+
+Initializer = Callable[..., None]
+
+
+# -- cores and contexts -------------------------------------------------------------------
+def usable_cores() -> int:
+    """CPU cores this process may run on (affinity-aware where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def spawn_context() -> multiprocessing.context.SpawnContext:
+    """The spawn context, with multiprocessing's resource tracker started immune to SIGHUP
+    (a closed terminal would kill it, and the run would warn about leaked semaphores)."""
+    _start_resource_tracker()
+    return multiprocessing.get_context("spawn")
+
+
+def _start_resource_tracker() -> None:
+    if os.name != "posix":
+        return
+    from multiprocessing import resource_tracker
+
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is None or not hasattr(signal, "pthread_sigmask"):
+        resource_tracker.ensure_running()
+        return
+    # a blocked signal stays blocked across fork + exec; the tracker unblocks only
+    # SIGINT and SIGTERM (which it ignores), so SIGHUP never reaches it
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {hup})
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+# -- the worker side ----------------------------------------------------------------------
+def worker_init(parent: int, init: Initializer | None, args: tuple[Any, ...]) -> None:
+    """Pool initializer: die with `parent`, leave Ctrl-C to it, then run `init(*args)`."""
+    exit_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if init is not None:
+        init(*args)
+
+
+def exit_with_parent(parent: int, every_s: float = PARENT_POLL_S) -> None:
+    """End this process as soon as `parent` (the pid that started it) is gone."""
+    if sys.platform.startswith("linux"):
+        _set_pdeathsig(signal.SIGKILL)
+    if os.getppid() != parent:  # died before the signal was armed
+        os._exit(EXIT_ORPHANED)
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _set_pdeathsig(sig: int) -> bool:
+    """Ask the Linux kernel to send `sig` to this process when its parent dies."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)) == 0
+    except (OSError, AttributeError):  # no libc or no prctl: the watchdog still works
+        return False
+
+
+# -- the parent side: pools ---------------------------------------------------------------
+@contextlib.contextmanager
+def process_pool(n: int, initializer: Initializer | None = None,
+                 initargs: tuple[Any, ...] = ()) -> Iterator[multiprocessing.pool.Pool]:
+    """A spawn `multiprocessing.Pool` of `n` workers that die with this process; on exit
+    (normal, error, Ctrl-C or `Stopped`) the workers are terminated and reaped."""
+    ctx = spawn_context()
+    pool = ctx.Pool(n, initializer=worker_init, initargs=(os.getpid(), initializer, initargs))
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+@contextlib.contextmanager
+def process_executor(n: int, initializer: Initializer | None = None,
+                     initargs: tuple[Any, ...] = ()) -> Iterator[cf.ProcessPoolExecutor]:
+    """A spawn `ProcessPoolExecutor` whose workers die with this process. A clean exit
+    waits for the work; an exception (Ctrl-C, `Stopped`) cancels it and ends the workers
+    at once instead of letting them finish their tasks."""
+    pool = cf.ProcessPoolExecutor(n, mp_context=spawn_context(), initializer=worker_init,
+                                  initargs=(os.getpid(), initializer, initargs))
+    try:
+        yield pool
+    except BaseException:
+        terminate_executor(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def terminate_executor(pool: cf.ProcessPoolExecutor, timeout_s: float = 5.0) -> None:
+    """Cancel pending work and end the executor's worker processes now."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout_s)
+
+
+# -- the parent side: stop signals --------------------------------------------------------
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (a BaseException, so no ``except
+    Exception`` swallows it), keeping finished work. Exit code 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+_received: list[int] = []
+
+
+def stop_signals() -> tuple[int, ...]:
+    """The signals `stop_on_signals` turns into `Stopped` on this platform."""
+    return tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def stop_requested() -> int | None:
+    """The stop signal received while `stop_on_signals` was active, if any."""
+    return _received[-1] if _received else None
+
+
+def _raise_stopped(signum: int, frame: Any) -> None:
+    _received.append(signum)
+    for s in stop_signals():  # a second signal while unwinding must not cut the cleanup
+        signal.signal(s, _note_signal)
+    raise Stopped(signum)
+
+
+def _note_signal(signum: int, frame: Any) -> None:
+    _received.append(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise `Stopped` in the main thread (elsewhere,
+    where signals cannot be handled, the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in stop_signals()}
+    _received.clear()
+    for s in previous:
+        signal.signal(s, _raise_stopped)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

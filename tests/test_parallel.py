@@ -1,0 +1,155 @@
+"""Worker pools die with their parent; SIGTERM, SIGHUP and Ctrl-C stop a command cleanly.
+
+A small CLI command (`nap`, registered by the script below) starts two workers through
+`easy_oww.parallel` (a multiprocessing Pool or a ProcessPoolExecutor, the two kinds the
+pipeline uses) that record their pid and then sleep; the test then kills or signals the
+run and checks the outcome: exit code, one line on stderr, no worker left 5 s later.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from easy_oww.cli.main import STOPPED
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+NAP = '''
+import os, sys, time
+import click
+
+def nap(path):
+    sig = -1
+    if sys.platform.startswith("linux"):
+        import ctypes
+        libc = ctypes.CDLL(None)
+        out = ctypes.c_int(0)
+        libc.prctl(2, ctypes.byref(out), 0, 0, 0)  # PR_GET_PDEATHSIG
+        sig = out.value
+    with open(path, "a") as fh:
+        fh.write(f"{os.getpid()} {sig}\\n")
+    time.sleep(120)
+
+@click.command("nap")
+@click.argument("path")
+@click.option("--executor", is_flag=True)
+def nap_cmd(path, executor):
+    from easy_oww.parallel import process_executor, process_pool
+    if executor:
+        with process_executor(2) as pool:
+            for f in [pool.submit(nap, path) for _ in range(2)]:
+                f.result()
+    else:
+        with process_pool(2) as pool:
+            pool.map(nap, [path, path], chunksize=1)
+
+if __name__ == "__main__":
+    from easy_oww.cli import main as m
+    m.COMMANDS["nap"] = "__main__:nap_cmd"
+    m.main(sys.argv[1:])
+'''
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie nobody has reaped yet is not)."""
+    status = Path(f"/proc/{pid}/status")
+    if status.exists():
+        return "\nState:\tZ" not in status.read_text()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return sys.platform != "linux"  # no /proc entry on Linux: gone
+
+
+def wait_gone(pids: list[int], seconds: float = 5.0) -> list[int]:
+    """The pids still running after `seconds`."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
+def start_nap(tmp_path: Path, executor: bool) -> tuple[subprocess.Popen[bytes], Path]:
+    script = tmp_path / "nap.py"
+    script.write_text(NAP)
+    record = tmp_path / "workers.txt"
+    args = [sys.executable, str(script), "nap", str(record)] + (["--executor"] if executor else [])
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    return proc, record
+
+
+def worker_lines(proc: subprocess.Popen[bytes], record: Path, n: int = 2,
+                 timeout: float = 60.0) -> list[tuple[int, int]]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        lines = record.read_text().split("\n") if record.exists() else []
+        rows = [tuple(int(x) for x in line.split()) for line in lines if line.strip()]
+        if len(rows) >= n:
+            return [(r[0], r[1]) for r in rows]
+        if proc.poll() is not None:
+            raise AssertionError(f"nap ended early: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    raise AssertionError("the workers did not start")
+
+
+@pytest.mark.parametrize("executor", [False, True], ids=["pool", "executor"])
+def test_workers_die_with_a_killed_parent(tmp_path: Path, executor: bool) -> None:
+    proc, record = start_nap(tmp_path, executor)
+    workers = worker_lines(proc, record)
+    if sys.platform.startswith("linux"):  # the kernel's parent-death signal is armed
+        assert {sig for _, sig in workers} == {signal.SIGKILL}
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert wait_gone([pid for pid, _ in workers]) == []
+
+
+@pytest.mark.parametrize(("sig", "executor", "group"), [
+    (signal.SIGTERM, False, True),   # `timeout -s TERM`, systemd: the whole group
+    (signal.SIGTERM, True, False),   # docker stop, kill PID: the parent only
+    (signal.SIGHUP, False, False),
+    (signal.SIGHUP, True, True),     # a closed terminal
+], ids=["term-pool-group", "term-executor-pid", "hup-pool-pid", "hup-executor-group"])
+def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, executor: bool,
+                                   group: bool) -> None:
+    proc, record = start_nap(tmp_path, executor)
+    workers = [pid for pid, _ in worker_lines(proc, record)]
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig
+    assert err.decode() == STOPPED + "\n"  # one line: no traceback, no semaphore warning
+    assert wait_gone(workers) == []
+
+
+def test_ctrl_c_stops_workers_without_tracebacks(tmp_path: Path) -> None:
+    proc, record = start_nap(tmp_path, executor=False)
+    workers = [pid for pid, _ in worker_lines(proc, record)]
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "Traceback" not in err.decode() and "leaked" not in err.decode()
+    assert wait_gone(workers) == []
+
+
+def test_orphaned_worker_exits_at_once(tmp_path: Path) -> None:
+    """A worker whose parent is already gone when it arms the watch exits by itself."""
+    code = ("import os; from easy_oww.parallel import exit_with_parent, EXIT_ORPHANED\n"
+            "exit_with_parent(os.getppid() + 999999)\n"
+            "raise SystemExit(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], check=False, timeout=60)
+    from easy_oww.parallel import EXIT_ORPHANED
+
+    assert done.returncode == EXIT_ORPHANED
