@@ -427,7 +427,8 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
         finally:
             _chunk_worker.clear()
         return
-    with process_pool(n, _init_chunk_worker, (clip_paths, families)) as pool:  # workers die with us
+    # workers die with us
+    with process_pool(n, _init_chunk_worker, (clip_paths, families)) as pool:
         yield from pool.imap(_make_chunk_task, args)
 
 
