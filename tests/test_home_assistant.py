@@ -73,7 +73,8 @@ def _tone(seconds: float) -> np.ndarray:
 
 
 def _int16(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, -32768, 32767).astype(np.int16)
+    out: np.ndarray = np.clip(x, -32768, 32767).astype(np.int16)
+    return out
 
 
 def clip_that_fires() -> np.ndarray:
@@ -86,7 +87,8 @@ def clip_that_does_not() -> np.ndarray:
 
 def _windows(front: FrontEnd, audio: np.ndarray) -> np.ndarray:
     windows: np.ndarray = np.asarray(feature_windows(front.embed_clip(audio)))
-    return windows.reshape(-1, 16 * 96)
+    flat: np.ndarray = windows.reshape(-1, 16 * 96)
+    return flat
 
 
 def _known_model() -> tuple[ScoreModel, np.ndarray]:
