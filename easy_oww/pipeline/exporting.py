@@ -91,6 +91,8 @@ def export_model(paths: ProjectPaths) -> dict[str, Any]:
     except tflite.UnsupportedModel as exc:
         log.warning("TFLite model skipped: %s", exc.message)
         return summary
+    log.info("TFLite model %s: scores within %.1e of the ONNX model on %d windows",
+             result.path.name, result.max_abs_diff, result.windows)
     summary["tflite"] = {"path": str(result.path), "sha256": sha256_file(result.path),
                          "bytes": result.bytes, "windows": result.windows,
                          "max_abs_diff": result.max_abs_diff}
@@ -187,6 +189,7 @@ def copy_to_home_assistant(model: Path, directory: Path) -> Path:
         return target
     try:
         atomic_write_bytes(target, model.read_bytes())
+        target.chmod(0o644)  # the add-on (or a container) may read it as another user
     except OSError as exc:
         raise EasyOWWError(f"cannot write {target}: {exc.strerror}",
                            "check the folder's permissions") from exc

@@ -256,6 +256,6 @@ def export_tflite(model: Any, path: Path, onnx_model: bytes,
         np.concatenate([np.asarray(windows, np.float32), synthetic_windows()])
     diff = verify_tflite(data, onnx_model, checked)
     atomic_write_bytes(path, data)
-    log.info("exported %s (%d bytes; max difference from ONNX %.1e on %d windows)",
+    log.debug("exported %s (%d bytes; max difference from ONNX %.1e on %d windows)",
              path, len(data), diff, len(checked))
     return TFLiteResult(path, len(data), len(checked), diff)
