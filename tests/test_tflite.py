@@ -213,6 +213,15 @@ def test_cli_export_usage_errors(workspace: Workspace, invoke: Callable[..., Any
     assert res.exit_code == 2 and message in res.output
 
 
+def test_cli_home_assistant_without_a_folder_means_share_openwakeword(
+        workspace: Workspace, invoke: Callable[..., Any]) -> None:
+    if Path("/share/openwakeword").is_dir():
+        pytest.skip("this machine has a /share/openwakeword folder")
+    _trained_project(workspace)
+    res = invoke("export", "hey_jarvis", "--home-assistant")
+    assert res.exit_code == 2 and "/share/openwakeword does not exist" in res.output
+
+
 def test_cli_export_needs_a_trained_model(workspace: Workspace,
                                           invoke: Callable[..., Any]) -> None:
     create_project(workspace, "fresh", "hey fresh")

@@ -83,7 +83,7 @@ def export_model(paths: ProjectPaths) -> dict[str, Any]:
     with contextlib.suppress(FileNotFoundError):
         target.unlink()  # never leave an earlier model's TFLite file beside this ONNX file
     if not tflite.available():
-        log.info("TFLite model skipped: the exporter is not installed (%s)", tflite.INSTALL_HINT)
+        log.info("TFLite model skipped: the exporter is not installed (%s)", tflite.missing_hint())
         return summary
     try:
         result = tflite.export_tflite(model, target, paths.model.read_bytes(),

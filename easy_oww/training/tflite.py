@@ -53,6 +53,16 @@ class TFLiteResult:
     max_abs_diff: float
 
 
+def missing_hint() -> str:
+    """How to get the exporter on this platform (one line)."""
+    import sys
+
+    if sys.platform == "win32":
+        return ("the LiteRT interpreter that checks the file has no Windows wheels: export "
+                "under WSL or in the Docker image")
+    return INSTALL_HINT
+
+
 def available() -> bool:
     """True when the exporter and the validating interpreter are installed."""
     return all(importlib.util.find_spec(m) is not None for m in MODULES)
