@@ -6,6 +6,8 @@
 #   docker run --rm -it -v "$(pwd):/workspace" easy-oww train hey_jarvis
 #   docker run --rm -it --gpus all -v "$(pwd):/workspace" easy-oww train hey_jarvis  # CUDA image
 #
+# The live microphone (record, test) needs the host's audio: record on the host and
+# `easy-oww import` the files, or evaluate with `easy-oww eval --audio FILE`.
 # The install is scripts/setup.sh itself (tests/test_docker.py runs these steps in a fresh
 # virtual environment, and .ci/run lints this file with hadolint).
 FROM python:3.11-slim-bookworm

@@ -75,6 +75,16 @@ def test_dockerfile_installs_through_setup_sh_only() -> None:
     assert "pip" not in df.runs[0]  # every package comes from scripts/setup.sh
 
 
+def test_dockerignore_keeps_what_the_install_copies() -> None:
+    import fnmatch
+
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    sources = [src for srcs, _ in parse().copies for src in srcs]
+    assert sources and all((ROOT / src).exists() for src in sources)
+    assert not [(s, p) for s in sources for p in ignored if fnmatch.fnmatch(s, p.strip("/"))]
+
+
 def _setup_commands(tmp_path: Path, **env: str) -> list[str]:
     """The pip commands scripts/setup.sh runs, recorded by a stand-in venv python."""
     venv = tmp_path / "venv"

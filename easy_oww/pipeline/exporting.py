@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,14 +151,8 @@ def _check_writable(directory: Path) -> None:
     except OSError as exc:
         raise EasyOWWError(f"cannot create {directory}: {exc.strerror}",
                            "pick another folder with --out") from exc
-    if not directory.is_dir() or not _writable(directory):
+    if not directory.is_dir() or not os.access(directory, os.W_OK):
         raise EasyOWWError(f"{directory} is not a writable folder", "pick another folder")
-
-
-def _writable(directory: Path) -> bool:
-    import os
-
-    return os.access(directory, os.W_OK)
 
 
 def _export_onnx(model: Any, paths: ProjectPaths, directory: Path) -> Path:
