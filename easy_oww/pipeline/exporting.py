@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import atomic_write_bytes, sha256_file
 from easy_oww.workspace import ProjectPaths, Workspace
@@ -53,9 +54,10 @@ def evaluation_windows(paths: ProjectPaths) -> np.ndarray:
         directory = paths.features / name
         if directory.is_dir():
             clips = open_features(directory).load_all()
-            if len(clips) and clips.shape[1] >= 16:
-                views = np.lib.stride_tricks.sliding_window_view(clips, 16, axis=1)
-                parts.append(views.transpose(0, 1, 3, 2).reshape(-1, 16, clips.shape[2]))
+            if len(clips) and clips.shape[1] >= MODEL_INPUT_FRAMES:
+                views = np.lib.stride_tricks.sliding_window_view(clips, MODEL_INPUT_FRAMES, axis=1)
+                parts.append(views.transpose(0, 1, 3, 2).reshape(-1, MODEL_INPUT_FRAMES,
+                                                                 EMBEDDING_DIM))
     clip_windows = np.concatenate(parts)[:MAX_CLIP_WINDOWS] if parts else None
     out = [] if clip_windows is None else [clip_windows]
     stream = paths.negative_audio / "test_stream.npy"
@@ -64,7 +66,7 @@ def evaluation_windows(paths: ProjectPaths) -> np.ndarray:
         step = max(1, len(windows) // MAX_STREAM_WINDOWS)
         out.append(np.asarray(windows[::step][:MAX_STREAM_WINDOWS]))
     if not out:
-        return np.zeros((0, 16, 96), np.float32)
+        return np.zeros((0, MODEL_INPUT_FRAMES, EMBEDDING_DIM), np.float32)
     return np.ascontiguousarray(np.concatenate(out), dtype=np.float32)
 
 
