@@ -110,6 +110,17 @@ def test_train_end_to_end(trained) -> None:
 
 
 @pytest.mark.slow
+def test_train_writes_the_tflite_model_beside_the_onnx_model(trained) -> None:
+    pytest.importorskip("ai_edge_litert")
+    ws, report = trained
+    assert report.tflite_path == ws.project("tiny").models / "tiny.tflite"
+    assert report.tflite_path.read_bytes()[4:8] == b"TFL3"
+    tfl = report.phases[4].summary["tflite"]
+    # checked against the ONNX model on the evaluation's own windows (clips + test audio)
+    assert tfl["windows"] > 12 * 11 and tfl["max_abs_diff"] <= 1e-5
+
+
+@pytest.mark.slow
 def test_exported_model_loads_in_openwakeword(trained) -> None:
     from openwakeword.model import Model
 

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "download": "easy_oww.cli.download_cmds:download_cmd",
     "augment-preview": "easy_oww.cli.augment_cmds:augment_preview_cmd",
     "eval": "easy_oww.cli.eval_cmds:eval_cmd",
+    "export": "easy_oww.cli.export_cmds:export_cmd",
     "test": "easy_oww.cli.eval_cmds:test_cmd",
     "voices": "easy_oww.cli.voices_cmds:voices_cmd",
 }

@@ -48,6 +48,8 @@ def train_cmd(state: AppState, name: str, preset: str | None, device: str, force
     m = report.metrics
     nm = m.get("near_miss_false_accept_rate")
     state.out.print(f"Model: {report.model_path}")
+    if report.tflite_path is not None:
+        state.out.print(f"TFLite model (Home Assistant): {report.tflite_path}")
     state.out.print(f"Model card: {report.card_path}")
     quality = m.get("quality") or [
         f"Held-out evaluation at threshold {m['threshold']:.3f}: recall {m['recall']:.3f} "
@@ -74,7 +76,9 @@ def _describe(p) -> str:  # type: ignore[no-untyped-def]
         return (f"step {s['selected_step']}, validation recall {s['val_recall']:.3f} at "
                 f"{s['val_fp_per_hour']:.2f} FP/h")
     if p.name == "export" and "bytes" in s:
-        return f"{s['bytes'] / 1024:.0f} KiB ONNX"
+        tfl = s.get("tflite")
+        return f"{s['bytes'] / 1024:.0f} KiB ONNX" + (
+            f", {tfl['bytes'] / 1024:.0f} KiB TFLite" if tfl else "")
     if p.name == "evaluation" and "recall" in s:
         return f"recall {s['recall']:.3f}, {s['fp_per_hour']:.2f} FP/h"
     return ""

@@ -1,4 +1,4 @@
-"""Training and export phases: feature shards -> classifier -> openWakeWord ONNX model."""
+"""Training phase: feature shards -> classifier (training/model.pt); export is in exporting.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from easy_oww.config import ProjectConfig
-from easy_oww.fsutil import atomic_write_bytes, sha256_file
+from easy_oww.fsutil import atomic_write_bytes
 from easy_oww.progress import ProgressFn
 from easy_oww.workspace import ProjectPaths, Workspace
 
@@ -255,14 +255,3 @@ def _ensemble(data: Any, config: ProjectConfig, members: list[Any], device: str)
         val_recall=float(recall), val_fp_per_hour=float(fph), met_target=bool(res.met),
         val_adversarial_false_accept=res.adversarial_false_accept)
 
-
-def export_model(paths: ProjectPaths) -> dict[str, Any]:
-    import torch
-
-    from easy_oww.training.export import export_onnx
-
-    model = torch.load(paths.training / MODEL_FILE, weights_only=False)
-    model.eval()
-    export_onnx(model, paths.model)
-    return {"path": str(paths.model), "sha256": sha256_file(paths.model),
-            "bytes": paths.model.stat().st_size}

@@ -52,6 +52,7 @@ class TrainReport:
     phases: tuple[PhaseTiming, ...]
     metrics: dict[str, Any]
     expected_seconds: float
+    tflite_path: Path | None = None  # None when the TFLite exporter is not installed
 
     @property
     def seconds(self) -> float:
@@ -172,10 +173,12 @@ def _run_phases(run: _Run, announce: Callable[[float], None] | None) -> TrainRep
     feat_key, feat = _features_phase(run, plan)
     neg_key, _ = _negatives_phase(run)
     train_key, trained = _training_phase(run, (feat_key, neg_key))
-    export_key, _ = _export_phase(run, train_key)
+    export_key, exported = _export_phase(run, train_key)
     _, metrics = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan, feat)
+    tflite = (exported.get("tflite") or {}).get("path")
     return TrainReport(paths.name, config.wake_word, config.preset.value, paths.model,
-                       paths.model_card_json, tuple(run.timings), metrics, expected)
+                       paths.model_card_json, tuple(run.timings), metrics, expected,
+                       Path(tflite) if tflite else None)
 
 
 # --- phases -------------------------------------------------------------------------------
@@ -243,10 +246,12 @@ def _training_phase(run: _Run, upstream: tuple[str, str]) -> tuple[str, dict[str
 
 
 def _export_phase(run: _Run, train_key: str) -> tuple[str, dict[str, Any]]:
-    from easy_oww.pipeline.learn import export_model
+    from easy_oww.pipeline.exporting import export_model
+    from easy_oww.training import tflite
 
-    return run.phase("export", run.paths.models, {"training": train_key, "version": 1},
-                     lambda: export_model(run.paths))
+    # installing the TFLite exporter later makes the next `train` write the .tflite file
+    key = {"training": train_key, "tflite": tflite.available(), "version": 2}
+    return run.phase("export", run.paths.models, key, lambda: export_model(run.paths))
 
 
 def _evaluation_phase(run: _Run, upstream: tuple[str, ...], trained: dict[str, Any],

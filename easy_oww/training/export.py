@@ -33,10 +33,18 @@ class ExportError(RuntimeError):
 
 
 def export_onnx(model: Any, path: Path, *, input_frames: int = MODEL_INPUT_FRAMES) -> Path:
-    """Write `model` (probability output, e.g. `ScoreModel`) to `path` atomically, then check
-    it in ONNX Runtime: shapes for batch 1 and 7, scores in [0, 1], equal to torch."""
-    torch = require("torch", "train", "exporting the model")
+    """Write `model` (probability output, e.g. `ScoreModel`) to `path` atomically, after
+    checking it in ONNX Runtime: shapes for batch 1 and 7, scores in [0, 1], equal to torch."""
     path = Path(path)
+    data = onnx_bytes(model, input_frames=input_frames)
+    atomic_write_bytes(path, data)
+    log.info("exported %s (%d bytes)", path, len(data))
+    return path
+
+
+def onnx_bytes(model: Any, *, input_frames: int = MODEL_INPUT_FRAMES) -> bytes:
+    """The verified ONNX model of `model` as bytes (the same bytes for the same weights)."""
+    torch = require("torch", "train", "exporting the model")
     model = model.cpu().eval()
     example = torch.zeros(1, input_frames, EMBEDDING_DIM)
     buf = io.BytesIO()
@@ -49,9 +57,7 @@ def export_onnx(model: Any, path: Path, *, input_frames: int = MODEL_INPUT_FRAME
             do_constant_folding=True)
     data = buf.getvalue()
     verify_onnx(data, model, input_frames=input_frames)
-    atomic_write_bytes(path, data)
-    log.info("exported %s (%d bytes)", path, len(data))
-    return path
+    return data
 
 
 def verify_onnx(model_bytes: bytes, reference: Any = None, *,
