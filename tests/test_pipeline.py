@@ -233,7 +233,9 @@ def test_member_workers_exit_when_their_run_is_killed(tmp_path: Path) -> None:
         "    ctx = multiprocessing.get_context('spawn')\n"
         "    pool = ctx.Pool(1, initializer=_init_member_worker, initargs=(None, os.getpid()))\n"
         "    pool.apply_async(busy, (os.environ['PID_FILE'],))\n"
-        "    time.sleep(3)\n"
+        "    pid = os.environ['PID_FILE']\n"
+        "    while not (os.path.exists(pid) and os.path.getsize(pid)):\n"  # however slow
+        "        time.sleep(0.05)\n"
         "    os.kill(os.getpid(), 9)\n")
     pid_file = tmp_path / "worker.pid"
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL,
