@@ -9,6 +9,7 @@ from typing import Any
 from easy_oww.config import Preset, ProjectConfig, load_config, new_config, save_config
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import read_json
+from easy_oww.text.language import check_sayable
 from easy_oww.workspace import ProjectPaths, Workspace
 
 AUDIO_GLOBS = ("*.wav", "*.flac", "*.ogg", "*.mp3")
@@ -38,6 +39,7 @@ def create_project(ws: Workspace, name: str, wake_word: str, *, samples: int | N
     if steps is not None:
         overrides["training.steps"] = steps
     config = new_config(name, wake_word, preset=preset, **overrides)
+    check_sayable(config.wake_word)
     for folder in paths.folders():
         folder.mkdir(parents=True, exist_ok=True)
     if not paths.config.exists():

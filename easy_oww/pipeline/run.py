@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from easy_oww.config import Preset, ProjectConfig, with_preset
+from easy_oww.config import Preset, ProjectConfig, save_config, with_preset
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import stable_hash
 from easy_oww.pipeline import phases
@@ -120,7 +120,9 @@ def resolve_device(requested: str) -> str:
 def preflight(run: _Run) -> None:
     """Everything a run needs, checked before the slow part (STYLE 8)."""
     from easy_oww.errors import require
+    from easy_oww.text.language import check_sayable
 
+    check_sayable(run.config.wake_word)  # config.yaml's wake word may have been edited
     require("torch", "train", "Training")
     from easy_oww.features.frontend import FrontEnd
 
@@ -152,6 +154,8 @@ def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: 
     run = _Run(ws, project.paths, config, force, resolve_device(device), progress)
     with phases.project_lock(project.paths.lock):
         preflight(run)
+        if config != project.config:
+            _record_preset(project.paths, config)
         expected = estimate_seconds(config)
         if announce is not None:
             announce(expected)
@@ -164,6 +168,13 @@ def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: 
     paths = project.paths
     return TrainReport(name, config.wake_word, config.preset.value, paths.model,
                        paths.model_card_json, tuple(run.timings), metrics, expected)
+
+
+def _record_preset(paths: ProjectPaths, config: ProjectConfig) -> None:
+    """`train --preset P` resizes config.yaml, so that a later plain `train` keeps P."""
+    save_config(config, paths.config)
+    log.info("preset %s recorded in %s: later runs of train use it", config.preset.value,
+             paths.config)
 
 
 # --- phases -------------------------------------------------------------------------------
