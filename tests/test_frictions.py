@@ -144,8 +144,10 @@ def _verdicts(stdout: str) -> str:
     return " ".join(stdout.split())
 
 
-def test_import_names_the_real_cause(invoke, tmp_path):
+def test_import_names_the_real_cause(invoke, tmp_path, monkeypatch):
     from tests.conftest import speechlike
+
+    monkeypatch.setenv("COLUMNS", "400")  # one table row per file
 
     assert invoke("create", "w", "--wake-word", "hey jarvis").exit_code == 0
     sr = 16000

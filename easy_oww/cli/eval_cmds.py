@@ -154,6 +154,9 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
     if not custom and has_heldout_data(project.paths):
         _eval_heldout(state, project, model_path, threshold, as_json)
         return
+    if not custom and project.paths.model.is_file():
+        state.err.print("note: train's held-out data is incomplete (a run was stopped?), so "
+                        "these figures are not train's; `easy-oww train` completes it")
     pos = _audio_in(positives, "positives") if positives else _planned_clips(project,
                                                                            "eval_positive")
     near = (_audio_in(near_miss, "near-miss") if near_miss
@@ -213,13 +216,14 @@ def _slug(text: str) -> str:
 
 def _data_tag(positives: Path | None, negatives: Path | None, near_miss: Path | None,
               audio: Sequence[Path], builtin: bool) -> str:
-    """"builtin" for the defaults of an untrained project, else the folders' names and a
-    short hash of their paths (another folder of the same name gets another report)."""
+    """"builtin" for the defaults of an untrained project ("clips" without the built-in
+    audio), else the first folder's or file's name and a short hash of the paths given
+    (another folder of the same name gets another report)."""
     from easy_oww.fsutil import stable_hash
 
     given = [p for p in (positives, negatives, near_miss, *audio) if p is not None]
     if not given:
-        return "builtin"
+        return "builtin" if builtin else "clips"
     key = stable_hash([str(p.resolve()) for p in given] + [builtin])[:6]
     return f"{_slug(given[0].stem)}-{key}"
 
@@ -234,10 +238,10 @@ def _eval_heldout(state: AppState, project: Project, model_path: Path,
     out = project.paths.evaluation / f"{report_stem(model_path, 'heldout')}.json"
     result["report_path"] = str(out)
     atomic_write_json(out, {**result, "det": det.to_json()})
+    save_det_plot(det, out.with_suffix(".png"), project.config.wake_word)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    save_det_plot(det, out.with_suffix(".png"), project.config.wake_word)
     state.out.print(f"Evaluation of {model_path.name} on train's held-out data "
                     f"(threshold {result['threshold']:.3f}, {result['threshold_source']}):",
                     highlight=False)

@@ -107,7 +107,9 @@ class LazyGroup(click.Group):
 
 def _shorten(text: str, limit: int) -> str:
     """Click's own cut of a short help to `limit` characters (ending in '...')."""
-    return click.utils.make_default_short_help(text, max(limit, 20))
+    from click.utils import make_default_short_help
+
+    return make_default_short_help(text, max(limit, 20))
 
 
 def _state(ctx: click.Context) -> AppState:

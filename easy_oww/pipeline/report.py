@@ -71,7 +71,7 @@ def heldout_figures(paths: ProjectPaths, config: ProjectConfig, model_path: Path
     hours = float(neg_meta["test_hours"])
     debounce = m.debounce_frames_for(ev.debounce_s)
     kw = {"patience": ev.patience, "debounce_frames": debounce}
-    det = m.det_curve(pos, neg, hours, **kw)
+    det = m.det_curve(pos, neg, hours, patience=ev.patience, debounce_frames=debounce)
     fig: dict[str, Any] = {
         "model": str(model_path), "threshold": threshold, "recall": m.recall(pos, threshold),
         "fp_per_hour": m.fp_per_hour(neg, threshold, hours, **kw),
