@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["__version__"]
+__version__: str  # set by __getattr__ on first use
 
 
 def __getattr__(name: str) -> Any:

@@ -106,10 +106,11 @@ class LazyGroup(click.Group):
 
 
 def _shorten(text: str, limit: int) -> str:
-    """Click's own cut of a short help to `limit` characters (ending in '...')."""
-    from click.utils import make_default_short_help
-
-    return make_default_short_help(text, max(limit, 20))
+    """`text` cut at a word to at most `limit` characters, ending in '...' (as click does)."""
+    limit = max(limit, 20)
+    if len(text) <= limit:
+        return text
+    return text[:limit - 3].rsplit(" ", 1)[0].rstrip(",;:") + "..."
 
 
 def _state(ctx: click.Context) -> AppState:
