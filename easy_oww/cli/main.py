@@ -7,7 +7,6 @@ problem (``error: ...`` and ``hint: ...`` on stderr); 130 interrupted (a rerun r
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -164,4 +163,6 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("\ninterrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
-        logging.shutdown()
+        logging = sys.modules.get("logging")  # imported by the commands, not by --help
+        if logging is not None:
+            logging.shutdown()
