@@ -430,7 +430,8 @@ def dump_config(config: ProjectConfig) -> str:
     header = ("# easy-oww project configuration. Every key is documented in "
               "docs/configuration.md.\n# Unknown keys are errors; delete a key to get "
               "its default.\n")
-    body: str = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    body: str = yaml.safe_dump(data, sort_keys=False, default_flow_style=False,
+                               allow_unicode=True)  # "café", not "caf\xE9"
     return header + body
 
 

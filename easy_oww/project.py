@@ -9,6 +9,7 @@ from typing import Any
 from easy_oww.config import Preset, ProjectConfig, load_config, new_config, save_config
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import disk_space, read_json
+from easy_oww.text.language import check_sayable
 from easy_oww.workspace import ProjectPaths, Workspace
 
 AUDIO_GLOBS = ("*.wav", "*.flac", "*.ogg", "*.mp3")
@@ -39,6 +40,7 @@ def create_project(ws: Workspace, name: str, wake_word: str, *, samples: int | N
     if steps is not None:
         overrides["training.steps"] = steps
     config = new_config(name, wake_word, preset=preset, **overrides)
+    check_sayable(config.wake_word)
     with disk_space(ws.projects, CREATE_BYTES, "create"):
         for folder in paths.folders():
             folder.mkdir(parents=True, exist_ok=True)

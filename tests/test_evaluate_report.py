@@ -70,8 +70,7 @@ def test_pretrained_model_has_high_recall_and_few_false_positives(data, tmp_path
     assert report.negative_clip_false_accept_rate == 0.0
     assert report.clip_report is not None and report.clip_report["precision"] == 1.0
     assert report.threshold == 0.5 and report.threshold_source == "given"
-    rec = report.recommended
-    assert rec is not None and rec.met and rec.recall >= report.recall
+    assert report.recommended is None  # a minute of audio cannot back a recommendation
     assert report.det is not None and 0.0 <= report.det.area <= 0.2
 
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
@@ -97,8 +96,9 @@ def test_speech_without_the_phrase_gives_few_activations(data, tmp_path):
 def test_recommendation_needs_enough_negative_audio(data, tmp_path):
     report = run_eval(JARVIS, positives=data["pos"][:6], long_audio=data["long"],
                       out_dir=tmp_path, plot=False)
-    assert report.recommended is not None
-    assert report.threshold_source == "config"  # ~1 minute cannot back a recommendation
+    assert report.recommended is None  # ~1 minute cannot back a recommendation
+    assert "too little" in report.data["recommendation"]
+    assert report.threshold_source == "config"
     assert report.det_plot is None and report.det is not None
 
 

@@ -86,3 +86,42 @@ def save_wav(path: str | os.PathLike[str], audio: np.ndarray, sr: int = SAMPLE_R
 
 def duration_s(audio: np.ndarray, sr: int = SAMPLE_RATE) -> float:
     return float(len(audio)) / sr
+
+
+def channels_cancel(path: str | os.PathLike[str]) -> bool:
+    """Whether a multichannel file's channels cancel when mixed to mono (one of them
+    phase-inverted): the mix is 30 dB below the channels, which are not silent."""
+    try:
+        if sf.info(str(path)).channels < 2:
+            return False
+        data, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        return False
+    channel_rms = float(np.sqrt(np.mean(data.astype(np.float64) ** 2)))
+    mix_rms = float(np.sqrt(np.mean(data.mean(axis=1).astype(np.float64) ** 2)))
+    return channel_rms > 1e-4 and mix_rms < channel_rms * 10 ** (-30 / 20)
+
+
+def wav_truncation(path: str | os.PathLike[str]) -> tuple[float, float] | None:
+    """(seconds the WAV header promises, seconds the file holds) when the file was cut
+    short (an interrupted copy or download), else None; None for other formats too."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+            size = os.fstat(fh.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(head):
+        chunk, n = head[pos:pos + 4], int.from_bytes(head[pos + 4:pos + 8], "little")
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            byte_rate = int.from_bytes(head[pos + 16:pos + 20], "little")
+        elif chunk == b"data":
+            held = size - (pos + 8)
+            if byte_rate <= 0 or n in (0, 0xFFFFFFFF) or held >= n:
+                return None  # streaming placeholders (0, 0xFFFFFFFF) promise nothing
+            return n / byte_rate, max(0, held) / byte_rate
+        pos += 8 + n + (n & 1)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -89,14 +90,12 @@ def _report_table(r: Any) -> Table:
                   f"debounce {r.debounce_s:g} s)")
     if r.recommended is not None:
         c = r.recommended
-        from easy_oww.evaluate.report import MIN_RECOMMEND_HOURS
-
         verdict = "meets the target" if c.met else "cannot meet the target"
-        if r.negative_hours < MIN_RECOMMEND_HOURS:
-            verdict += "; too little negative audio to trust"
         t.add_row(f"threshold for {c.target_fp_per_hour:g} FP/h",
                   f"{c.threshold:.3f}: recall {_pct(c.recall)}, {c.fp_per_hour:.2f} FP/h "
                   f"({verdict})")
+    elif r.data.get("recommendation"):
+        t.add_row(f"threshold for {r.target_fp_per_hour:g} FP/h", r.data["recommendation"])
     if r.det is not None:
         t.add_row("DET area", f"{r.det.area:.3f} (mean miss rate over 0-{r.det.fp_range:g} FP/h;"
                               " lower is better)")
@@ -119,40 +118,48 @@ def _report_table(r: Any) -> Table:
 @click.option("--model", "model", type=click.Path(dir_okay=False), default=None,
               help="ONNX model to evaluate (default: the project's trained model).")
 @click.option("--positives", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of clips that contain the wake word (default: held-out TTS clips).")
+              help="Folder of clips that contain the wake word (default: train's held-out "
+                   "clips).")
 @click.option("--negatives", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of clips without the wake word (false accepts, precision/F1).")
 @click.option("--near-miss", "near_miss", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder of similar-sounding phrases (default: held-out ones).")
 @click.option("--audio", "audio", type=click.Path(dir_okay=False, path_type=Path),
               multiple=True, help="Long recordings without the wake word (repeatable); "
-              "default: built-in generated negative audio.")
+              "default: train's held-out negative audio.")
 @click.option("--builtin-audio/--no-builtin-audio", default=None,
-              help="Use the workspace's generated negative audio (default: when no --audio).")
+              help="Use the workspace's generated negative audio instead of train's "
+                   "(default: when no --audio and the project is not trained).")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
-              help="Report at this threshold (default: the one meeting the target FP rate).")
+              help="Report at this threshold (default: train's, from validation data).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_state
 def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | None,
              negatives: Path | None, near_miss: Path | None, audio: Sequence[Path],
              builtin_audio: bool | None, threshold: float | None, as_json: bool) -> None:
-    """Measure recall, false positives per hour and the best threshold for a model.
+    """Measure a model: recall, false positives per hour (train's held-out data by default).
 
-    Works for any openWakeWord ONNX model, pretrained ones included (--model). Writes
-    evaluation/results.json, evaluation/det_curve.png and test_results.json in the project
-    and, for the project's own model, updates its model card.
+    With no data options, on a trained project, it scores the model on the held-out clips,
+    voices and negative audio that train's evaluation used, so it prints train's figures.
+    Works for any openWakeWord ONNX model, pretrained ones included (--model). Writes its
+    own report, evaluation/eval-<model>-<data>.json (and .png); the model card and the
+    project's results (used by `list` and `test`) stay train's.
     """
-    from easy_oww.evaluate.negative_audio import cached_long_audio, ensure_negative_audio
-    from easy_oww.evaluate.report import run_eval, update_model_card
-    from easy_oww.pipeline.negatives import test_audio_seed
+    from easy_oww.pipeline.report import has_heldout_data
 
     ws = state.open_workspace()
     project = open_project(ws, name)
-    cfg = project.config
     model_path = _model_path(project, model)
     from easy_oww.evaluate.detector import WakeWordModel
 
     WakeWordModel(model_path)  # Contract 1 (one [batch, 1] score), before any slow step
+    custom = bool(positives or negatives or near_miss or audio) or builtin_audio is not None
+    if not custom and has_heldout_data(project.paths):
+        _eval_heldout(state, project, model_path, threshold, as_json)
+        return
+    if not custom and project.paths.model.is_file():
+        state.err.print("note: train's held-out data is incomplete (a run was stopped?), so "
+                        "these figures are not train's; `easy-oww train` completes it")
     pos = _audio_in(positives, "positives") if positives else _planned_clips(project,
                                                                            "eval_positive")
     near = (_audio_in(near_miss, "near-miss") if near_miss
@@ -162,6 +169,29 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
         if not p.is_file():
             raise EasyOWWError(f"audio file not found: {p}", "check the --audio path")
     use_builtin = builtin_audio if builtin_audio is not None else not audio
+    tag = _data_tag(positives, negatives, near_miss, audio, use_builtin)
+    report = _eval_files(state, project, model_path, pos, neg, near, audio, use_builtin,
+                         threshold, report_stem(model_path, tag))
+    result = report.to_json()
+    result.pop("det", None)  # the curve itself stays in the report file
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    state.out.print(_report_table(report))
+    state.out.print(f"Report: {report.results_path}", highlight=False)
+    if not pos:
+        state.err.print("note: no positive clips, so no recall and no recommended threshold; "
+                        "pass --positives DIR (or run `easy-oww train` first)")
+
+
+def _eval_files(state: AppState, project: Project, model_path: Path, pos: list[Path],
+                neg: list[Path], near: list[Path], audio: Sequence[Path], use_builtin: bool,
+                threshold: float | None, stem: str) -> Any:
+    from easy_oww.evaluate.negative_audio import cached_long_audio, ensure_negative_audio
+    from easy_oww.evaluate.report import run_eval
+    from easy_oww.pipeline.negatives import test_audio_seed
+
+    ws, cfg = state.open_workspace(), project.config
     with progress_bars(state) as progress:
         long: list[Any] = [cached_long_audio(p, ws.cache / "eval_audio") for p in audio]
         data: dict[str, Any] = {}
@@ -172,22 +202,55 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
                                        include_dipco=True)
             long += list(na.parts)
             data["negative_audio"] = na.describe()
-        report = run_eval(model_path, positives=pos, negatives=neg, long_audio=long,
-                          config=cfg.evaluation, near_miss=near,
-                          out_dir=project.paths.evaluation, threshold=threshold,
-                          wake_word=cfg.wake_word, data=data, progress=progress)
-    result = report.to_json()
-    result.pop("det", None)  # the curve itself stays in evaluation/results.json
-    atomic_write_json(project.paths.test_results, result)
-    if model_path.resolve() == project.paths.model.resolve():
-        update_model_card(project.paths.model_card_json, report)
+        return run_eval(model_path, positives=pos, negatives=neg, long_audio=long,
+                        config=cfg.evaluation, near_miss=near,
+                        out_dir=project.paths.evaluation, threshold=threshold,
+                        wake_word=cfg.wake_word, data=data, progress=progress, stem=stem)
+
+
+def report_stem(model_path: Path, data: str) -> str:
+    """``eval-<model stem>-<data>``: the name of an evaluation's own report files."""
+    return f"eval-{_slug(model_path.stem)}-{data}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:60] or "model"
+
+
+def _data_tag(positives: Path | None, negatives: Path | None, near_miss: Path | None,
+              audio: Sequence[Path], builtin: bool) -> str:
+    """"builtin" for the defaults of an untrained project ("clips" without the built-in
+    audio), else the first folder's or file's name and a short hash of the paths given
+    (another folder of the same name gets another report)."""
+    from easy_oww.fsutil import stable_hash
+
+    given = [p for p in (positives, negatives, near_miss, *audio) if p is not None]
+    if not given:
+        return "builtin" if builtin else "clips"
+    key = stable_hash([str(p.resolve()) for p in given] + [builtin])[:6]
+    return f"{_slug(given[0].stem)}-{key}"
+
+
+def _eval_heldout(state: AppState, project: Project, model_path: Path,
+                  threshold: float | None, as_json: bool) -> None:
+    """train's evaluation, again: same held-out clips, voices and test audio."""
+    from easy_oww.pipeline.report import rescore_project, save_det_plot
+
+    ws = state.open_workspace()
+    result, det = rescore_project(ws, project.paths, project.config, model_path, threshold)
+    out = project.paths.evaluation / f"{report_stem(model_path, 'heldout')}.json"
+    result["report_path"] = str(out)
+    atomic_write_json(out, {**result, "det": det.to_json()})
+    save_det_plot(det, out.with_suffix(".png"), project.config.wake_word)
     if as_json:
         click.echo(json.dumps(result, indent=2, default=str))
         return
-    state.out.print(_report_table(report))
-    if not pos:
-        state.err.print("note: no positive clips, so no recall and no recommended threshold; "
-                        "pass --positives DIR (or run `easy-oww train` first)")
+    state.out.print(f"Evaluation of {model_path.name} on train's held-out data "
+                    f"(threshold {result['threshold']:.3f}, {result['threshold_source']}):",
+                    highlight=False)
+    for line in result["quality"]:
+        state.out.print(line, highlight=False)
+    state.out.print(f"Report: {out}", highlight=False)
 
 
 @click.command("test")

@@ -70,9 +70,10 @@ def _import_sounddevice() -> Any:
         raise DeviceError("the live test needs the 'sounddevice' package (extra 'mic')",
                           "pip install 'easy-oww[mic]', or " + FILES_HINT) from None
     except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
+        from easy_oww.recording.device import portaudio_hint
+
         raise DeviceError(f"no PortAudio library for the microphone ({exc})",
-                          "install PortAudio (apt install libportaudio2), or "
-                          + FILES_HINT) from None
+                          portaudio_hint(FILES_HINT)) from None
     return sounddevice
 
 

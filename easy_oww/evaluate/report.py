@@ -1,4 +1,4 @@
-"""`run_eval`: score a model on clips and long audio, write results JSON, DET PNG, model card.
+"""`run_eval`: score a model on clips and long audio, write results JSON and DET PNG.
 
 What is measured (definitions in `easy_oww.evaluate.metrics`):
 
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 PAD_SECONDS = 1
 MIN_RECOMMEND_HOURS = 0.5
-"""Less negative audio than this cannot show a rate below ~2 per hour: the recommended
-threshold is then reported but not adopted as the operating threshold."""
+"""Less negative audio than this cannot show a rate below ~2 per hour: no threshold is
+then recommended (not in the report, its table or a model card); the report says why."""
 RESULTS_NAME = "results.json"
 PLOT_NAME = "det_curve.png"
 MAX_LISTED = 25
@@ -196,8 +196,10 @@ def run_eval(model_path: Path, *, positives: Sequence[Path] | None = None,
              near_miss: Sequence[Path] | None = None, out_dir: Path,
              threshold: float | None = None, wake_word: str | None = None,
              data: dict[str, Any] | None = None, frontend: FrontEnd | None = None,
-             progress: ProgressFn | None = None, plot: bool = True) -> EvalReport:
-    """Evaluate `model_path`; write ``results.json`` and ``det_curve.png`` into `out_dir`."""
+             progress: ProgressFn | None = None, plot: bool = True,
+             stem: str | None = None) -> EvalReport:
+    """Evaluate `model_path`; write ``results.json`` and ``det_curve.png`` into `out_dir`
+    (``<stem>.json`` and ``<stem>.png`` when `stem` is given)."""
     cfg = config or EvaluationConfig.model_validate({})
     pos, neg, near = list(positives or []), list(negatives or []), list(near_miss or [])
     if not pos and not neg and not near and not _parts(long_audio):
@@ -219,15 +221,20 @@ def run_eval(model_path: Path, *, positives: Sequence[Path] | None = None,
                                               debounce_frames=det.debounce_frames)
         curve = metrics.det_curve(pos_s.peaks, long_scores, hours, patience=cfg.patience,
                                   debounce_frames=det.debounce_frames)
-    usable = choice if hours >= MIN_RECOMMEND_HOURS else None
-    if choice is not None and usable is None:
+    data = dict(data or {})
+    if choice is not None and hours < MIN_RECOMMEND_HOURS:
+        # never recommended anywhere: not in the report, the table or a model card
+        choice = None
+        data["recommendation"] = (f"none: {hours * 60:.1f} min of negative audio is too little "
+                                  f"to choose a threshold (at least "
+                                  f"{MIN_RECOMMEND_HOURS * 60:.0f} min)")
         log.warning("only %.1f minutes of negative audio: too little to recommend a threshold "
                     "(use at least %.0f minutes); reporting at %.2f", hours * 60,
                     MIN_RECOMMEND_HOURS * 60, threshold or cfg.threshold)
-    t, source = _choose_threshold(threshold, usable, cfg.threshold)
+    t, source = _choose_threshold(threshold, choice, cfg.threshold)
     report = _build(model_path, cfg, t, source, wake_word, pos_s, near_s, neg_s,
-                    long_scores, spans, hours, choice, curve, data or {}, kw)
-    return _write(report, Path(out_dir), plot)
+                    long_scores, spans, hours, choice, curve, data, kw)
+    return _write(report, Path(out_dir), plot, stem)
 
 
 def _build(model_path: Path, cfg: EvaluationConfig, t: float, source: str,
@@ -268,22 +275,24 @@ def _build(model_path: Path, cfg: EvaluationConfig, t: float, source: str,
         false_positive_times=fp_times, recommended=choice, det=curve, data=summary)
 
 
-def _write(report: EvalReport, out_dir: Path, plot: bool) -> EvalReport:
+def _write(report: EvalReport, out_dir: Path, plot: bool, stem: str | None) -> EvalReport:
     from dataclasses import replace
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    results = out_dir / (RESULTS_NAME if stem is None else f"{stem}.json")
+    plot_path = out_dir / (PLOT_NAME if stem is None else f"{stem}.png")
     png = None
     if plot and report.det is not None:
         try:
             miss = 1.0 - (report.recall or 0.0)
-            png = str(plot_det(report.det, out_dir / PLOT_NAME,
+            png = str(plot_det(report.det, plot_path,
                                title=f"DET: {Path(report.model).name}",
                                operating=(report.threshold, report.fp_per_hour or 0.0, miss),
                                choice=report.recommended))
         except MissingDependency as exc:
             log.warning("%s; skipping the DET plot (%s)", exc.message, exc.hint)
-    report = replace(report, results_path=str(out_dir / RESULTS_NAME), det_plot=png)
-    atomic_write_json(out_dir / RESULTS_NAME, report.to_json())
+    report = replace(report, results_path=str(results), det_plot=png)
+    atomic_write_json(results, report.to_json())
     return report
 
 
@@ -300,7 +309,8 @@ def plot_det(curve: metrics.DetCurve, path: Path, *, title: str,
 
 def update_model_card(card_json_path: Path, report: EvalReport) -> dict[str, Any]:
     """Merge the evaluation into the JSON model card (other keys kept) and rewrite its
-    markdown twin (same name, ``.md``). Returns the card."""
+    markdown twin (same name, ``.md``). Returns the card. For cards of models made
+    elsewhere: `easy-oww eval` never calls it (a project's card is train's)."""
     path = Path(card_json_path)
     card: dict[str, Any] = {}
     if path.is_file():

@@ -47,44 +47,56 @@ def clip_peaks(model: Any, clips: np.ndarray, patience: int = 1) -> np.ndarray:
     return np.array([clip_peak(r, min(patience, n_win)) for r in rows], dtype=np.float32)
 
 
-def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
-                   trained: dict[str, Any], plan: ClipPlan, feat: dict[str, Any], *,
-                   timings: Any = ()) -> dict[str, Any]:
+THRESHOLD_SOURCE = "validation data (held-out voices, a separate part of the negative audio)"
+
+
+def heldout_figures(paths: ProjectPaths, config: ProjectConfig, model_path: Path,
+                    threshold: float) -> tuple[dict[str, Any], Any]:
+    """`model_path` scored on the project's held-out feature sets and test stream at
+    `threshold`: the figures of train's evaluation phase, and its DET curve. `eval` on a
+    project with default arguments calls this too, so both print the same numbers."""
     from easy_oww.evaluate import metrics as m
     from easy_oww.evaluate.detector import WakeWordModel
     from easy_oww.features.store import open_features
 
     ev = config.evaluation
-    model = WakeWordModel(paths.model)
+    model = WakeWordModel(model_path)
     pos = clip_peaks(model, open_features(paths.features / "eval_positive").load_all(),
                      ev.patience)
     adv_dir = paths.features / "eval_adversarial"
     adv = (clip_peaks(model, open_features(adv_dir).load_all(), ev.patience)
            if adv_dir.is_dir() else np.zeros(0, np.float32))
     neg_meta = _summary(paths.negative_audio)
-    test_stream = np.load(paths.negative_audio / "test_stream.npy", mmap_mode="r")
-    neg = stream_scores(model, test_stream)
+    neg = stream_scores(model, np.load(paths.negative_audio / "test_stream.npy", mmap_mode="r"))
     hours = float(neg_meta["test_hours"])
     debounce = m.debounce_frames_for(ev.debounce_s)
-    threshold = float(trained["threshold"])
-    det = m.det_curve(pos, neg, hours, debounce_frames=debounce, patience=ev.patience)
-    result: dict[str, Any] = {
-        "wake_word": config.wake_word,
-        "model": str(paths.model),
-        "threshold": threshold,
-        "threshold_source": "validation data (held-out voices, a separate part of the negative audio)",
-        "recall": m.recall(pos, threshold),
-        "fp_per_hour": m.fp_per_hour(neg, threshold, hours, patience=ev.patience,
-                                     debounce_frames=debounce),
+    kw = {"patience": ev.patience, "debounce_frames": debounce}
+    det = m.det_curve(pos, neg, hours, patience=ev.patience, debounce_frames=debounce)
+    fig: dict[str, Any] = {
+        "model": str(model_path), "threshold": threshold, "recall": m.recall(pos, threshold),
+        "fp_per_hour": m.fp_per_hour(neg, threshold, hours, **kw),
         "near_miss_false_accept_rate": m.false_accept_rate(adv, threshold) if adv.size else None,
         "target_fp_per_hour": ev.target_fp_per_hour,
         "positives": int(pos.size), "near_miss_clips": int(adv.size),
-        "negative_hours": hours, "debounce_s": ev.debounce_s,
-        "det_area": det.area,
+        "negative_hours": hours, "debounce_s": ev.debounce_s, "det_area": det.area,
         "at_default_threshold": {
             "threshold": ev.threshold, "recall": m.recall(pos, ev.threshold),
-            "fp_per_hour": m.fp_per_hour(neg, ev.threshold, hours, patience=ev.patience,
-                                         debounce_frames=debounce)},
+            "fp_per_hour": m.fp_per_hour(neg, ev.threshold, hours, **kw)}}
+    fig["meets_target"] = bool(fig["fp_per_hour"] <= ev.target_fp_per_hour)
+    fig["out_of_family"] = _out_of_family(model, paths, threshold, ev.patience)
+    fig["real_speech"] = _real_speech(model, paths, neg_meta, threshold, ev.patience, debounce)
+    return fig, det
+
+
+def _report(paths: ProjectPaths, config: ProjectConfig, trained: dict[str, Any],
+            plan: ClipPlan, feat: dict[str, Any], model_path: Path, threshold: float,
+            source: str) -> tuple[dict[str, Any], Any]:
+    """The evaluation report (figures, data, families, quality lines) and its DET curve."""
+    fig, det = heldout_figures(paths, config, model_path, threshold)
+    neg_meta = _summary(paths.negative_audio)
+    result: dict[str, Any] = {
+        "wake_word": config.wake_word, **fig,
+        "threshold_source": source,
         "validation": {k: trained.get(k) for k in ("val_recall", "val_fp_per_hour",
                                                     "selected_step", "met_target",
                                                     "validation_threshold")},
@@ -96,21 +108,56 @@ def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
                  "precomputed_negatives": trained.get("precomputed_negatives", 0)},
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "tool_version": __version__,
+        "families": {"trained": plan.families("train"),
+                     "in_family_measured": plan.families("eval"),
+                     "out_of_family_measured": plan.families("oof")},
     }
-    result["meets_target"] = bool(result["fp_per_hour"] <= ev.target_fp_per_hour)
-    result["families"] = {"trained": plan.families("train"),
-                          "in_family_measured": plan.families("eval"),
-                          "out_of_family_measured": plan.families("oof")}
-    result["out_of_family"] = _out_of_family(model, paths, threshold, ev.patience)
-    result["real_speech"] = _real_speech(model, paths, neg_meta, threshold, ev.patience,
-                                         debounce)
     result["quality"] = quality_lines(result)
-    atomic_write_json(paths.evaluation / "report.json",
-                      {**result, "det": det.to_json()})
-    _plot(det, paths.evaluation / "det_curve.png", config.wake_word)
+    return result, det
+
+
+def evaluate_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
+                   trained: dict[str, Any], plan: ClipPlan, feat: dict[str, Any], *,
+                   timings: Any = ()) -> dict[str, Any]:
+    """train's evaluation phase: the report, the DET curve, test_results.json, the card."""
+    result, det = _report(paths, config, trained, plan, feat, paths.model,
+                          float(trained["threshold"]), THRESHOLD_SOURCE)
+    atomic_write_json(paths.evaluation / "report.json", {**result, "det": det.to_json()})
+    save_det_plot(det, paths.evaluation / "det_curve.png", config.wake_word)
     atomic_write_json(paths.test_results, result)
     write_model_card(paths, config, result)
     return result
+
+
+def has_heldout_data(paths: ProjectPaths) -> bool:
+    """Whether train's evaluation data is in place (its features and test stream)."""
+    from easy_oww.pipeline.phases import load_manifest
+
+    return all((load_manifest(d) or {}).get("complete") is True
+               for d in (paths.clips, paths.features, paths.negative_audio, paths.training)) \
+        and (paths.negative_audio / "test_stream.npy").is_file()
+
+
+def rescore_project(ws: Workspace, paths: ProjectPaths, config: ProjectConfig,
+                    model_path: Path, threshold: float | None = None
+                    ) -> tuple[dict[str, Any], Any]:
+    """`eval`'s default on a trained project: train's evaluation again, on the same
+    held-out clips, voices and negative audio, for `model_path` (the project's model at
+    train's threshold unless `threshold` is given) and its DET curve. Writes nothing."""
+    from easy_oww.pipeline.phases import load_manifest
+
+    def summary(d: Path) -> dict[str, Any]:
+        return dict((load_manifest(d) or {}).get("summary") or {})
+
+    trained, feat = summary(paths.training), summary(paths.features)
+    plan = ClipPlan.from_json(summary(paths.clips)["plan"], ws.root)
+    if threshold is not None:
+        t, source = float(threshold), "given"
+    elif model_path.resolve() == paths.model.resolve():
+        t, source = float(trained["threshold"]), THRESHOLD_SOURCE
+    else:  # train's threshold belongs to the project's model
+        t, source = config.evaluation.threshold, "config (default for another model)"
+    return _report(paths, config, trained, plan, feat, model_path, t, source)
 
 
 def _out_of_family(model: Any, paths: ProjectPaths, threshold: float,
@@ -200,7 +247,7 @@ def _summary(directory: Path) -> dict[str, Any]:
     return dict((load_manifest(directory) or {}).get("summary") or {})
 
 
-def _plot(det: Any, path: Path, title: str) -> None:
+def save_det_plot(det: Any, path: Path, title: str) -> None:
     try:
         from easy_oww.evaluate.report import plot_det
     except ImportError:

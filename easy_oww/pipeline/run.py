@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from easy_oww import fsutil
-from easy_oww.config import Preset, ProjectConfig, with_preset
+from easy_oww.config import Preset, ProjectConfig, save_config, with_preset
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import disk_space, require_free_space, stable_hash
 from easy_oww.pipeline import phases
@@ -122,7 +122,9 @@ def resolve_device(requested: str) -> str:
 def preflight(run: _Run) -> None:
     """Everything a run needs, checked before the slow part (STYLE 8)."""
     from easy_oww.errors import require
+    from easy_oww.text.language import check_sayable
 
+    check_sayable(run.config.wake_word)  # config.yaml's wake word may have been edited
     require("torch", "train", "Training")
     from easy_oww.features.frontend import FrontEnd
 
@@ -150,6 +152,8 @@ def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: 
     with phases.project_lock(project.paths.lock):
         preflight(run)
         _sweep_temps(ws, project.paths)
+        if config != project.config:
+            _record_preset(project.paths, config)
         with disk_space(project.paths.root, _disk_estimate(config), "train"):
             report = _run_phases(run, announce)
     return report
@@ -179,6 +183,13 @@ def _run_phases(run: _Run, announce: Callable[[float], None] | None) -> TrainRep
     return TrainReport(paths.name, config.wake_word, config.preset.value, paths.model,
                        paths.model_card_json, tuple(run.timings), metrics, expected,
                        Path(tflite) if tflite else None)
+
+
+def _record_preset(paths: ProjectPaths, config: ProjectConfig) -> None:
+    """`train --preset P` resizes config.yaml, so that a later plain `train` keeps P."""
+    save_config(config, paths.config)
+    log.info("preset %s recorded in %s: later runs of train use it", config.preset.value,
+             paths.config)
 
 
 # --- phases -------------------------------------------------------------------------------

@@ -25,9 +25,16 @@ log = logging.getLogger(__name__)
 LevelFn = Callable[[float], None]
 """Receives the input level of each 80 ms block, in dBFS (-100 for digital silence)."""
 
+IMPORT_INSTEAD = "record elsewhere and use: easy-oww import NAME FILES..."
 NO_MIC_HINT = ("install the microphone extra with: pip install 'easy-oww[mic]' "
-               "(Linux also needs PortAudio: apt install libportaudio2), or record "
-               "elsewhere and use: easy-oww import NAME FILES...")
+               "(Linux also needs PortAudio: apt install libportaudio2), or " + IMPORT_INSTEAD)
+
+
+def portaudio_hint(instead: str = IMPORT_INSTEAD) -> str:
+    """sounddevice is installed but the PortAudio system library is not: name its package."""
+    return ("install the PortAudio system library (Debian/Ubuntu: sudo apt install "
+            "libportaudio2; Fedora: sudo dnf install portaudio; macOS: brew install "
+            "portaudio), or " + instead)
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ def _import_sounddevice() -> ModuleType:
                           "installed", NO_MIC_HINT) from None
     except OSError as exc:  # sounddevice raises OSError when PortAudio is missing
         raise DeviceError(f"the PortAudio audio library is not available ({exc})",
-                          NO_MIC_HINT) from None
+                          portaudio_hint()) from None
 
 
 class SoundDeviceBackend:

@@ -9,6 +9,7 @@ result lists what was taken and why anything was refused.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from easy_oww.audio.io import SUPPORTED_EXTENSIONS, load_audio, save_wav
+from easy_oww.audio.io import (
+    SUPPORTED_EXTENSIONS,
+    channels_cancel,
+    load_audio,
+    save_wav,
+    wav_truncation,
+)
 from easy_oww.audio.quality import QualityThresholds
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.errors import AudioError
@@ -41,7 +48,8 @@ class Taken:
 @dataclass(frozen=True)
 class Refused:
     source: Path
-    code: str  # not_found, empty, unreadable, unsupported, duplicate, too_short, ...
+    code: str  # not_found, symlink_loop, empty, unreadable, unsupported, truncated,
+    # channels_cancel, duplicate, too_short, ...
     reason: str
 
 
@@ -64,16 +72,24 @@ def iter_candidates(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[P
     for raw in paths:
         p = Path(raw).expanduser()
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file()
+            found = sorted(f for f in p.rglob("*") if (f.is_file() or _is_symlink_loop(f))
                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
             if not found:
                 yield p, "empty_folder"
             for f in found:
-                yield f, None
+                yield f, "symlink_loop" if _is_symlink_loop(f) else None
         elif p.exists():
             yield p, None
         else:
-            yield p, "not_found"
+            yield p, "symlink_loop" if _is_symlink_loop(p) else "not_found"
+
+
+def _is_symlink_loop(p: Path) -> bool:
+    try:
+        os.stat(p)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def existing_hashes(folder: Path) -> dict[str, Path]:
@@ -99,6 +115,15 @@ def _load(path: Path) -> np.ndarray | Refused:
             pass
     except OSError as exc:
         return Refused(path, "unreadable", f"cannot be read: {exc.strerror or exc}")
+    cut = wav_truncation(path)
+    if cut is not None:
+        return Refused(path, "truncated",
+                       f"truncated file: the header promises {cut[0]:.2f} s, the file holds "
+                       f"{cut[1]:.2f} s (an interrupted copy or download?): export it again")
+    if channels_cancel(path):
+        return Refused(path, "channels_cancel",
+                       "the stereo channels cancel out when mixed to mono (one is "
+                       "phase-inverted): fix the wiring, or export one channel only")
     try:
         return load_audio(path)
     except AudioError as exc:
@@ -112,6 +137,8 @@ def _load(path: Path) -> np.ndarray | Refused:
 
 
 _PROBLEMS = {"not_found": "not found (check the path)",
+             "symlink_loop": "a symbolic link that points back to itself (a loop): "
+                             "point it at the real file",
              "empty_folder": "folder has no files"}
 
 

@@ -90,13 +90,18 @@ def check_clip(audio: np.ndarray, sr: int = SAMPLE_RATE,
         # there is, is judged below ("too short").
         findings = [f for f in findings if f.code != "silent"]
     extra: list[Finding] = []
+    if len(audio) < t.min_duration_s * sr and whole.peak_dbfs >= -90.0:
+        # the whole file is shorter than a phrase (a 1 ms beep): that is the cause, not
+        # "noise" (it has no background to compare with) or "silence"
+        findings = [f for f in findings if f.code not in ("low_snr", "silent")]
+        speech_s = min(speech_s, len(audio) / sr) if span is not None else len(audio) / sr
     if span is not None and speech_s < t.min_duration_s and _contrast_db(audio, sr) >= 20.0:
         # A clear but brief sound: whole-take statistics call it "noise"; the plain
         # explanation is that it is too short.
         findings = [f for f in findings if f.code != "low_snr"]
     if not any(f.severity is Severity.error for f in findings) and speech_s < t.min_duration_s:
         extra.append(Finding("too_short", Severity.error,
-                             f"too short ({speech_s:.2f} s of sound; at least "
+                             f"too short ({_seconds(speech_s)} of sound; at least "
                              f"{t.min_duration_s:.1f} s needed)"))
     if len(trimmed) / sr > t.max_duration_s:
         extra.append(Finding("too_long", Severity.error,
@@ -105,6 +110,10 @@ def check_clip(audio: np.ndarray, sr: int = SAMPLE_RATE,
     report = dataclasses.replace(whole, duration_s=len(audio) / sr,
                                  findings=tuple(extra + findings))
     return ClipCheck(report, np.ascontiguousarray(trimmed, dtype=np.int16), speech_s)
+
+
+def _seconds(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 0.1 else f"{s:.2f} s"
 
 
 def _contrast_db(audio: np.ndarray, sr: int) -> float:
