@@ -128,6 +128,8 @@ def _internal_error(ctx: click.Context, exc: Exception) -> None:
         raise exc
     click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
     if state.verbose:
+        import traceback
+
         click.echo("".join(traceback.format_exception(exc)), err=True)
     else:
         click.echo("hint: rerun with -v for the traceback, and please report this bug",
