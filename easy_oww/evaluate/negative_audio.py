@@ -419,8 +419,8 @@ def _chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
     if n <= 1:
         from easy_oww.features.frontend import FrontEnd
 
-        pool, groups = _load_pool(clip_paths, families)
-        _chunk_worker.update(pool=pool, groups=groups,
+        clips, groups = _load_pool(clip_paths, families)
+        _chunk_worker.update(pool=clips, groups=groups,
                              frontend=frontend if frontend is not None else FrontEnd())
         try:
             yield from (_make_chunk_task(a) for a in args)

@@ -355,10 +355,10 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
         "| | |", "|---|---|",
         f"| recommended threshold | {_fmt(card.get('recommended_threshold'))} |",
-        f"| recall (held-out voices of the training families) | "
-        f"{_fmt(card.get('recall'), pct=True)} |",
-        f"| false positives per hour (synthetic negative audio) | "
-        f"{_fmt(card.get('fp_per_hour'))} |",
+        (f"| recall (held-out voices of the training families) | "
+         f"{_fmt(card.get('recall'), pct=True)} |"),
+        (f"| false positives per hour (synthetic negative audio) | "
+         f"{_fmt(card.get('fp_per_hour'))} |"),
         f"| near-miss false accepts | {_fmt(card.get('near_miss_false_accept_rate'), True)} |",
         f"| measured at threshold | {_fmt(card.get('evaluated_at_threshold'))} |",
         f"| target false positives per hour | {_fmt(card.get('target_fp_per_hour'))} |",

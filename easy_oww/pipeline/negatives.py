@@ -73,7 +73,6 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     fraction of the cost of clip windows: the cheapest large negative set there is."""
     from easy_oww.evaluate.negative_audio import ensure_negative_audio
     from easy_oww.pipeline.clips import voice_split
-
     from easy_oww.pipeline.real_speech import real_speech
 
     train_voices, held_voices = voice_split(config, ws)

@@ -220,7 +220,7 @@ class NoiseSession:
                      for name, c in self.noise}
             try:
                 return self.session.run(output_names, {**feeds, **extra})
-            except Exception:  # noqa: BLE001 - ORT's shape error: the utterance needs more noise
+            except Exception:
                 if frames >= 16 * NOISE_FRAMES:
                     raise
                 frames *= 2

@@ -7,7 +7,6 @@ from typing import Protocol
 
 import numpy as np
 
-
 FAMILY_NAMES = {"espeak": "espeak-ng"}
 
 
