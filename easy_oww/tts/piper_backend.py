@@ -141,12 +141,11 @@ def _load(path: str) -> Any:
 
 NOISE_FRAMES = 2048  # noise frames fed per run (~11.6 ms each: 24 s); doubled when short
 MAX_NOISE_CHANNELS = 256
-NOISE_VERSION = 2  # part of the clip cache key: the noise changed from seeded nodes to inputs
 
 
-@functools.lru_cache(maxsize=2)
 def _noise_graph(path: str) -> tuple[bytes, tuple[tuple[str, int], ...]] | None:
-    """The voice's graph with each random node replaced by a slice of a noise input.
+    """The voice's graph with each random node replaced by a slice of a noise input (made
+    once per process: `_noise_session` keeps the session).
 
     Returns the serialised graph and (input name, channels) per noise input; None without
     the `onnx` package or when a random node is not a RandomNormalLike (Piper's VITS graphs

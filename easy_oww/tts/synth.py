@@ -37,7 +37,7 @@ BACKENDS: dict[str, str] = {
     "openai": "easy_oww.tts.openai_backend",
 }
 CACHE_VERSION = 1  # bump when trimming/levels change, to invalidate cached clips
-BACKEND_VERSIONS = {"piper": 2}  # per backend: 2 = Piper noise from inputs (piper_backend)
+BACKEND_VERSIONS = {"piper": 2}  # per backend; Piper 2: noise from seeded graph inputs
 PAD_SECONDS = 0.1
 PEAK = 0.9
 TRIM_DB = 40.0  # frames quieter than peak-40 dB at the edges are silence
