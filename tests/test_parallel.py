@@ -52,7 +52,7 @@ def nap_cmd(path, executor):
 
 if __name__ == "__main__":
     from easy_oww.cli import main as m
-    m.COMMANDS["nap"] = "__main__:nap_cmd"
+    m.COMMANDS["nap"] = ("__main__:nap_cmd", "Start two workers that sleep.")
     m.main(sys.argv[1:])
 '''
 
