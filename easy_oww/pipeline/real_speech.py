@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from easy_oww.config import ProjectConfig
-from easy_oww.contract import MODEL_INPUT_FRAMES
+from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
 from easy_oww.errors import EasyOWWError
 from easy_oww.progress import ProgressFn
 from easy_oww.project import AUDIO_GLOBS
@@ -49,7 +49,7 @@ class RealSpeech:
     def stream(self, part: str) -> np.ndarray:
         parts = self.streams[part]
         if not parts:
-            return np.zeros((0, 96), dtype=np.float32)
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
 
