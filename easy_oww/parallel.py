@@ -36,8 +36,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 PARENT_POLL_S = 0.5
 """How often the watchdog compares os.getppid() with the parent that started the worker."""
@@ -46,6 +47,10 @@ EXIT_ORPHANED = 70
 PR_SET_PDEATHSIG = 1
 
 Initializer = Callable[..., None]
+T = TypeVar("T")
+R = TypeVar("R")
+IN_FLIGHT_PER_WORKER = 3
+"""Tasks pending per worker in `ordered_map`: no worker idles, memory stays bounded."""
 
 
 # -- cores and contexts -------------------------------------------------------------------
@@ -54,6 +59,15 @@ def usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+def worker_count(requested: int, n_tasks: int, *, tasks_per_worker: int = 1) -> int:
+    """Workers for `n_tasks` tasks: `requested`, or one per usable core when it is 0 or
+    less, never more than there are tasks (or `n_tasks / tasks_per_worker`, for tasks too
+    cheap to pay a worker's start-up), and at least 1."""
+    wanted = requested if requested > 0 else usable_cores()
+    worth = max(1, n_tasks // max(1, tasks_per_worker))
+    return max(1, min(wanted, n_tasks if requested > 0 else worth))
 
 
 def spawn_context() -> multiprocessing.context.SpawnContext:
@@ -131,6 +145,65 @@ def process_pool(n: int, initializer: Initializer | None = None,
     finally:
         pool.terminate()
         pool.join()
+
+
+_init_error: list[BaseException] = []
+
+
+def _guarded_init(init: Initializer, *args: Any) -> None:
+    # A failing Pool initializer makes the pool respawn workers forever: keep the error
+    # and raise it from the worker's first task instead, so it reaches the parent.
+    try:
+        init(*args)
+    except Exception as exc:  # noqa: BLE001 - re-raised by _run_task
+        _init_error.append(exc)
+
+
+def _run_task(fn: Callable[[T], R], task: T) -> R:
+    if _init_error:
+        raise _init_error[0]
+    return fn(task)
+
+
+def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], *, workers: int,
+                initializer: Initializer | None = None, initargs: tuple[Any, ...] = (),
+                cleanup: Callable[[], None] | None = None,
+                in_flight_per_worker: int = IN_FLIGHT_PER_WORKER) -> Iterator[R]:
+    """`fn(task)` for each task, yielded in task order: the one pool map of easy-oww.
+
+    With `workers` <= 1 everything runs in this process (`initializer(*initargs)` first,
+    `cleanup()` after). Otherwise a spawn pool of `workers` processes (`process_pool`: they
+    die with this process) runs `initializer(*initargs)` once per worker and then the
+    tasks, at most `workers * in_flight_per_worker` pending at a time, so memory stays
+    bounded however many tasks there are. `fn` and the tasks must pickle.
+
+    One error policy: the first task (in order) that raises, or a worker whose initializer
+    raised, raises that exception here; the pool is then terminated and nothing more is
+    yielded. Closing the generator early (or Ctrl-C, `Stopped`) terminates the pool too.
+    """
+    if workers <= 1:
+        if initializer is not None:
+            initializer(*initargs)
+        try:
+            for task in tasks:
+                yield fn(task)
+        finally:
+            if cleanup is not None:
+                cleanup()
+        return
+    init_args: tuple[Any, ...] = ()
+    init: Initializer | None = None
+    if initializer is not None:
+        init, init_args = _guarded_init, (initializer, *initargs)
+    limit = workers * max(1, in_flight_per_worker)
+    with process_pool(workers, init, init_args) as pool:
+        window: deque[multiprocessing.pool.AsyncResult[R]] = deque()
+        for task in tasks:
+            window.append(pool.apply_async(_run_task, (fn, task)))
+            if len(window) >= limit:
+                yield window.popleft().get()
+        while window:
+            yield window.popleft().get()
 
 
 @contextlib.contextmanager
