@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from easy_oww.text import (
@@ -50,9 +48,7 @@ def test_out_of_dictionary_words_get_pronunciations() -> None:
 
 @pytest.mark.parametrize("wake", WAKE_PHRASES)
 def test_adversarial_yields_1000_unique_valid_phrases(wake: str) -> None:
-    start = time.perf_counter()
-    out = adversarial_phrases(wake, 1000, seed=0)
-    elapsed = time.perf_counter() - start
+    out = adversarial_phrases(wake, 1000, seed=0)  # its speed: benchmarks/text.py
     assert len(out) == 1000 and len(set(out)) == 1000
     assert all(is_safe_negative(p, wake) for p in out)
     targets = text_pronunciations(wake)
@@ -60,7 +56,6 @@ def test_adversarial_yields_1000_unique_valid_phrases(wake: str) -> None:
         for pron in text_pronunciations(p):
             joined = f" {' '.join(pron)} "
             assert not any(f" {' '.join(t)} " in joined for t in targets), p
-    assert elapsed < 15, f"{wake}: {elapsed:.1f}s"
 
 
 def test_adversarial_mixes_strategies_and_is_deterministic() -> None:

@@ -1,0 +1,154 @@
+"""What the recipe costs: `easy-oww train` with today's defaults beside the recipe before
+the cross-family changes (issue 14), on one machine, in one run.
+
+    .venv/bin/python benchmarks/train_time.py [--word "hey jarvis"] [--preset quick]
+        [--workdir DIR] [--concurrent] [--variant "NAME=KEY=VALUE;KEY=VALUE" ...]
+
+Each variant trains the same wake word in a fresh workspace of its own (no cache shared),
+as a user runs it (`easy-oww create` + `easy-oww train`), with the variant's settings
+written into the project's config.yaml. Variants built in:
+
+- `before`: the recipe before issue 14, as far as configuration expresses it: no family
+  balancing (an equal share per voice, so espeak-ng's hundreds of variants say nearly every
+  clip and Piper almost none), no cap on distinct clips, pitch shifts on 20 % of the
+  clips within +-2 semitones. (Code-level changes that both variants share stay: the
+  seeded Piper graph, short utterances among negative sentences.)
+- `now`: the defaults.
+
+Printed per variant: wall time, CPU time (user + sys of the whole process tree: less
+sensitive to other load than wall time), each phase's own seconds (from its phase.json),
+and the ratios to the first variant. Machines differ and are shared: compare only the
+ratios printed by one run. `--concurrent` runs the variants at the same time, so that
+load from other jobs falls on both alike (on a quiet machine, run them one after another).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PHASES = ("clips", "negative_audio", "features", "training", "models", "evaluation")
+BEFORE = {"tts.balance_families": False, "tts.family_clip_share": 1.0,
+          "augment.pitch_probability": 0.2, "augment.pitch_semitones": [-2.0, 2.0]}
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """NAME=KEY=VALUE;KEY=VALUE (values parsed as YAML) -> (NAME, {KEY: VALUE})."""
+    name, _, rest = text.partition("=")
+    settings: dict[str, Any] = {}
+    for item in filter(None, rest.split(";")):
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise SystemExit(f"--variant {text!r}: expected NAME=section.key=value;...")
+        settings[key] = yaml.safe_load(value)
+    return name, settings
+
+
+def apply_settings(config_path: Path, settings: dict[str, Any]) -> None:
+    data = yaml.safe_load(config_path.read_text())
+    for dotted, value in settings.items():
+        section, key = dotted.split(".", 1)
+        data.setdefault(section, {})[key] = value
+    config_path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def easy_oww() -> list[str]:
+    exe = Path(sys.executable).with_name("easy-oww")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "easy_oww"]
+
+
+def prepare(root: Path, name: str, word: str, preset: str, settings: dict[str, Any]) -> Path:
+    ws = root / name
+    if ws.exists():
+        shutil.rmtree(ws)
+    cmd = easy_oww() + ["--workspace", str(ws)]
+    subprocess.run(cmd + ["init"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd + ["create", "w", "--wake-word", word, "--preset", preset], check=True,
+                   stdout=subprocess.DEVNULL)
+    apply_settings(ws / "projects" / "w" / "config.yaml", settings)
+    return ws
+
+
+def phase_seconds(project: Path) -> dict[str, float]:
+    out = {}
+    for phase in PHASES:
+        f = project / phase / "phase.json"
+        if f.exists():
+            out[phase] = float(json.loads(f.read_text()).get("seconds", 0.0))
+    return out
+
+
+def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], preset: str,
+            concurrent: bool) -> list[dict[str, Any]]:
+    """Train every prepared variant; wall and CPU seconds of each process tree."""
+    results: list[dict[str, Any]] = []
+    procs = []  # RUSAGE_CHILDREN would mix variants run together: os.wait4 per child
+    for name, _ in variants:
+        ws = root / name
+        log = (root / f"{name}.log").open("w")
+        cmd = easy_oww() + ["--workspace", str(ws), "train", "w", "--preset", preset]
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        procs.append((name, proc, started, log))
+        if not concurrent:
+            results.append(wait(*procs.pop()))
+    results.extend(wait(*p) for p in procs)
+    for r in results:
+        r["phases"] = phase_seconds(root / r["name"] / "projects" / "w")
+    return results
+
+
+def wait(name: str, proc: subprocess.Popen[bytes], started: float, log: Any) -> dict[str, Any]:
+    # os.wait4 gives this child's own resource use (its whole reaped process tree)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    log.close()
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if code != 0:
+        raise SystemExit(f"variant {name}: train exited {code}; see its log")
+    return {"name": name, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime}
+
+
+def report(results: list[dict[str, Any]]) -> str:
+    base = results[0]
+    lines = [f"{'variant':<12}{'wall':>10}{'ratio':>8}{'cpu':>10}{'ratio':>8}  phases (s)"]
+    for r in results:
+        phases = " ".join(f"{k} {v:.0f}" for k, v in r["phases"].items())
+        lines.append(f"{r['name']:<12}{r['wall_s']:>9.0f}s{r['wall_s'] / base['wall_s']:>8.2f}"
+                     f"{r['cpu_s']:>9.0f}s{r['cpu_s'] / base['cpu_s']:>8.2f}  {phases}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--word", default="hey jarvis")
+    ap.add_argument("--preset", default="quick")
+    ap.add_argument("--workdir", type=Path, default=Path("benchmarks-work/train_time"))
+    ap.add_argument("--concurrent", action="store_true",
+                    help="run the variants at the same time (fair under other load)")
+    ap.add_argument("--variant", action="append", default=[], type=parse_variant,
+                    help="NAME=section.key=value;... (default: before and now)")
+    args = ap.parse_args(argv)
+    variants = args.variant or [("before", BEFORE), ("now", {})]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for name, settings in variants:
+        prepare(args.workdir, name, args.word, args.preset, settings)
+    results = run_all(args.workdir, variants, args.preset, args.concurrent)
+    text = report(results)
+    print(text)
+    (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
