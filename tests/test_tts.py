@@ -19,7 +19,7 @@ from easy_oww.tts import (
     synthesize_many,
 )
 from easy_oww.tts import synth as synth_mod
-from easy_oww.tts.espeak import english_accents, prosody
+from easy_oww.tts.espeak import EspeakBackend, english_accents, prosody
 
 ESPEAK = Voice("espeak", "en-us+m3")
 
@@ -164,7 +164,7 @@ def test_synthesize_many_caches_and_keeps_order(tmp_path: Path,
     for p, r in zip(paths, plan):
         assert np.array_equal(load_audio(p), synthesize(r))
     calls = []
-    monkeypatch.setattr(synth_mod, "synthesize", lambda r: calls.append(r))
+    monkeypatch.setattr(EspeakBackend, "synthesize_batch", lambda self, rs: calls.extend(rs))
     again = synthesize_many(plan, tmp_path / "cache", workers=1)
     assert again == paths and calls == []  # the rerun synthesised nothing
 

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from easy_oww.audio.io import load_audio
+from easy_oww.config import ProjectConfig
 from easy_oww.contract import SAMPLE_RATE
-from easy_oww.tts import SynthesisRequest, synthesize_many
+from easy_oww.tts import SynthesisRequest, list_voices, make_registry, synthesize_many
 from easy_oww.tts import openai_backend as oa
 
 pytest.importorskip("httpx")
@@ -83,6 +84,10 @@ def _settings(url: str, retries: int = 3) -> oa.Settings:
     return oa.Settings(api_key="sk-test", base_url=url, max_retries=retries, backoff_s=0.01)
 
 
+def _registry(url: str, **kw: Any) -> dict[str, Any]:
+    return {**make_registry(), "openai": oa.OpenAIBackend(settings=_settings(url), **kw)}
+
+
 def _request(text: str, **kw: object) -> SynthesisRequest:
     return SynthesisRequest(text, oa.list_voices()[0], **kw)  # type: ignore[arg-type]
 
@@ -120,23 +125,24 @@ def test_batch_runs_in_parallel_with_cost_and_cache(fake: Any, tmp_path: Path) -
             for i in range(12)]
     estimate = oa.estimate_cost(reqs)
     assert 0 < estimate < 0.01
-    paths = synthesize_many(reqs, tmp_path / "cache", openai_concurrency=5,
-                            openai_settings=_settings(url))
+    registry = _registry(url)
+    paths = synthesize_many(reqs, tmp_path / "cache", registry=registry)
     assert len(state.calls) == 13  # one 429 retried
     assert 2 <= state.max_in_flight <= 5
     audio = load_audio(paths[0])
     assert 0.3 < len(audio) / SAMPLE_RATE < 0.9 and np.abs(audio).max() > 10000
-    again = synthesize_many(reqs, tmp_path / "cache", openai_settings=_settings(url))
+    again = synthesize_many(reqs, tmp_path / "cache", registry=registry)
     assert again == paths and len(state.calls) == 13  # cached: no new requests
 
 
 def test_usage_reports_actual_cost(fake: Any) -> None:
     _, url = fake
     reqs = [_request("hello there"), _request("good morning")]
-    saved: list[int] = []
-    usage = oa.synthesize_indexed(reqs, [0, 1], lambda i, a: saved.append(i),
-                                  settings=_settings(url))
-    assert sorted(saved) == [0, 1] and usage.requests == 2
+    usage = oa.Usage()
+    done = list(oa.synthesize_batch(reqs, settings=_settings(url), usage=usage))
+    assert sorted(k for k, _, _ in done) == [0, 1] and usage.requests == 2
+    assert all(sr == oa.PCM_RATE for _, _, sr in done)
+    assert usage.estimated_usd == pytest.approx(oa.estimate_cost(reqs))
     assert usage.audio_seconds == pytest.approx(1.0, abs=0.01)
     assert usage.actual_usd == pytest.approx(1.0 / 60 * 0.015)
 
@@ -147,6 +153,8 @@ def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
         oa.Settings.from_env()
     assert "OPENAI_API_KEY" in (exc.value.hint or "")
     assert not oa.available()
+    missing = oa.OpenAIBackend().availability()
+    assert not missing and "OPENAI_API_KEY" in missing.reason
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
     assert oa.Settings.from_env().base_url == "http://127.0.0.1:9/v1"
@@ -157,3 +165,25 @@ def test_variation_adds_style_instructions() -> None:
     plain = oa.payload(_request("hi", variation=0.0))
     assert all("instructions" in p for p in with_style) and "instructions" not in plain
     assert oa.payload(_request("hi", pitch=1.2, speed=1.0))["speed"] == pytest.approx(1.2)
+
+
+def test_configured_model_and_concurrency_reach_the_service(
+        fake: Any, tmp_path: Path, workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tts.openai_model and tts.openai_concurrency were validated and then ignored."""
+    from easy_oww.pipeline.clips import select_voices
+
+    state, url = fake
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    config = ProjectConfig(name="p", wake_word="hey jarvis",
+                           tts={"backends": ["openai"], "openai_model": "tts-1",
+                                "openai_concurrency": 2})
+    voices = select_voices(config, workspace)  # what `train` synthesises with
+    assert voices and {v.name.split("/")[0] for v in voices} == {"tts-1"}
+    registry = make_registry(config.tts)
+    assert registry["openai"].concurrency.workers == 2
+    reqs = [SynthesisRequest(f"phrase {i}", voices[i % len(voices)], seed=i) for i in range(8)]
+    synthesize_many(reqs, tmp_path / "cache", registry=registry)
+    assert len(state.calls) == 8 and {c["model"] for c in state.calls} == {"tts-1"}
+    assert state.max_in_flight == 2
+    assert list_voices(backends=("openai",))[0].name == "gpt-4o-mini-tts/alloy"  # default

@@ -51,15 +51,13 @@ def _summarise(voices: list[Voice]) -> list[tuple[str, str, str, str, str]]:
 def list_voices_cmd(state: AppState, language: str | None, as_json: bool,
                     refresh: bool) -> None:
     """Every usable voice by backend, and Piper voices that can be downloaded."""
-    from easy_oww.tts import catalog
-    from easy_oww.tts.synth import list_voices
+    from easy_oww.tts import catalog, list_voices, make_registry
 
     ws = state.open_workspace()
-    from easy_oww.tts import openai_backend
-
-    openai_ready = openai_backend.available()
-    backends = ("espeak", "piper", "openai") if openai_ready else ("espeak", "piper")
-    voices = list_voices(ws, backends=backends)
+    registry = make_registry()
+    openai_ready = bool(registry["openai"].availability())
+    backends = tuple(n for n in registry if n != "openai" or openai_ready)
+    voices = list_voices(ws, backends=backends, registry=registry)
     installed = catalog.installed_keys(ws)
     cat = catalog.load_catalog(ws, refresh=True) if refresh else catalog.cached_catalog(ws)
     downloadable = [c for c in cat if c.key not in installed

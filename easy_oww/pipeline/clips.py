@@ -100,9 +100,10 @@ def split_voices(voices: list[Any], fraction: float, seed: int) -> tuple[list[An
 
 
 def select_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:
-    from easy_oww.tts import list_voices
+    from easy_oww.tts import list_voices, make_registry
 
-    voices = list_voices(workspace, backends=config.tts.backends)
+    voices = list_voices(workspace, backends=config.tts.backends,
+                         registry=make_registry(config.tts))
     wanted = {"espeak": config.tts.espeak_voices, "piper": config.tts.piper_voices}
     chosen = []
     for v in voices:
@@ -182,8 +183,8 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
                workers: int = 0, progress: ProgressFn | None = None) -> ClipPlan:
     """Synthesize (or reuse from the cache) every clip the project needs."""
     from easy_oww.text import adversarial_phrases, negative_sentences
+    from easy_oww.tts import make_registry, synthesize_many
     from easy_oww.tts import plan_requests as plan
-    from easy_oww.tts import synthesize_many
 
     c, seed = config.clips, config.seed
     train_voices, eval_voices = voice_split(config, workspace)
@@ -228,7 +229,8 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
         jobs["oof_adversarial"] = plan_requests(eval_adv, oof_voices, c.n_eval_adversarial,
                                                 seed=seed + 9, speed=speed, pitch=pitch)
     flat = [r for reqs in jobs.values() for r in reqs]
-    out = synthesize_many(flat, workspace.cache / "tts", workers=workers, progress=progress)
+    out = synthesize_many(flat, workspace.cache / "tts", workers=workers, progress=progress,
+                          registry=make_registry(config.tts))
     splits: dict[str, list[Path]] = {}
     i = 0
     for name, reqs in jobs.items():

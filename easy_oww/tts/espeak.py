@@ -19,14 +19,19 @@ import functools
 import logging
 import sys
 import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from easy_oww.errors import require
 from easy_oww.rng import item_rng, key_to_int
-from easy_oww.tts.types import SynthesisRequest, Voice
+from easy_oww.tts.types import Availability, Concurrency, Raw, SynthesisRequest, Voice, one_by_one
+
+if TYPE_CHECKING:
+    from easy_oww.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ RATE, VOLUME, PITCH, RANGE, WORDGAP = 1, 2, 3, 4, 7
 DEFAULT_RATE_WPM = 175
 DEFAULT_PITCH = 50
 DEFAULT_RANGE = 50
+CLIPS_PER_WORKER = 500  # a worker start (~1 s) costs what ~200 clips do: no process for fewer
+CONCURRENCY = Concurrency("processes", clips_per_worker=CLIPS_PER_WORKER)
 # phoneme mode: IPA (bit 1) with "_" between phonemes (bits 8-23)
 IPA_SEPARATED = 0x02 | (ord("_") << 8)
 
@@ -301,3 +308,31 @@ def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
     audio = eng.synth(request.text, request.voice.name, **prosody(request),
                       seed=key_to_int(f"{request.seed}:{request.text}"))
     return audio.astype(np.float32) / 32768.0, eng.sample_rate
+
+
+@dataclass(frozen=True)
+class EspeakBackend:
+    """espeak-ng as a `Backend`: cheap clips, one engine per process (global C state)."""
+
+    name: str = BACKEND
+    concurrency: Concurrency = CONCURRENCY
+    cheap: bool = True
+    cache_version: int | None = None
+
+    def availability(self) -> Availability:
+        if available():
+            return Availability(True)
+        return Availability(False, "espeakng-loader is not installed",
+                            "pip install 'easy-oww[train]'")
+
+    def list_voices(self, workspace: Workspace | None = None) -> list[Voice]:
+        return list_voices()
+
+    def init_worker(self, threads: int) -> None:
+        """Nothing to set: espeak-ng is single-threaded."""
+
+    def synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, int]:
+        return synthesize(request)
+
+    def synthesize_batch(self, requests: Sequence[SynthesisRequest]) -> Iterator[Raw]:
+        return one_by_one(synthesize, requests)

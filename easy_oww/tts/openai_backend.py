@@ -3,8 +3,10 @@
 Voices are named "<model>/<voice>" (e.g. "gpt-4o-mini-tts/alloy") so the model is part of
 the clip cache key. Audio is requested as raw 24 kHz 16-bit PCM. Pitch uses the same trick
 as Piper: ask for speech `pitch` times faster and read it at `pitch` times the rate.
-Requests run in threads (default 5 at once) with exponential backoff on 429 and 5xx; the
-cost is estimated before a batch and reported after it (log records).
+Requests run in threads (`tts.openai_concurrency`, default 5 at once) with exponential
+backoff on 429 and 5xx; the cost is estimated before a batch and reported after it (log
+records). `OpenAIBackend` is the `Backend` that `easy_oww.tts.synth` drives; the model it
+lists voices for is `tts.openai_model`.
 """
 
 from __future__ import annotations
@@ -14,21 +16,25 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from easy_oww.errors import EasyOWWError, require
 from easy_oww.rng import item_rng
-from easy_oww.tts.types import SynthesisRequest, Voice
+from easy_oww.tts.types import Availability, Concurrency, Raw, SynthesisRequest, Voice
+
+if TYPE_CHECKING:
+    from easy_oww.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 BACKEND = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini-tts"
+DEFAULT_CONCURRENCY = 5
 PCM_RATE = 24000
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
           "verse")
@@ -84,11 +90,9 @@ class Usage:
 
 
 def available() -> bool:
-    try:
-        import httpx  # noqa: F401
-    except ImportError:
-        return False
-    return bool(os.environ.get("OPENAI_API_KEY", "").strip())
+    """True when httpx is installed and OPENAI_API_KEY is set (`OpenAIBackend.availability`
+    says which is missing)."""
+    return bool(OpenAIBackend().availability())
 
 
 def list_voices(model: str = DEFAULT_MODEL) -> list[Voice]:
@@ -174,23 +178,22 @@ def synthesize(request: SynthesisRequest,
     return _decode(data, request)
 
 
-def synthesize_indexed(requests: Sequence[SynthesisRequest], indices: Sequence[int],
-                       save: Callable[[int, np.ndarray], None], *, concurrency: int = 5,
-                       settings: Settings | None = None) -> Usage:
-    """Synthesise requests[i] for i in `indices` in parallel threads; `save(i, int16)` runs
-    in the calling thread. Returns the usage (estimated and actual cost)."""
-    from easy_oww.tts.synth import postprocess
-
+def synthesize_batch(requests: Sequence[SynthesisRequest], *, concurrency: int = DEFAULT_CONCURRENCY,
+                     settings: Settings | None = None, usage: Usage | None = None) -> Iterator[Raw]:
+    """Each request's audio as (position, float audio, rate), as the `concurrency` threads
+    finish them (one connection each). The cost is logged before (estimate) and after
+    (actual); `usage` collects it. Closing the iterator cancels the requests not started."""
     httpx = require("httpx", "openai", "OpenAI speech synthesis")
     settings = settings or Settings.from_env()
-    todo = [requests[i] for i in indices]
-    usage = Usage(estimated_usd=estimate_cost(todo))
-    log.info("OpenAI TTS: %d requests, %d characters, estimated cost $%.4f", len(todo),
-             sum(len(r.text) for r in todo), usage.estimated_usd)
+    usage = usage if usage is not None else Usage()
+    estimate = estimate_cost(requests)
+    usage.estimated_usd += estimate
+    log.info("OpenAI TTS: %d requests, %d characters, estimated cost $%.4f", len(requests),
+             sum(len(r.text) for r in requests), estimate)
     lock = threading.Lock()
 
-    def one(i: int) -> tuple[int, np.ndarray]:
-        r = requests[i]
+    def one(k: int) -> Raw:
+        r = requests[k]
         audio, sr = _decode(_post(client, settings, payload(r), usage, lock), r)
         model, _ = split_name(r.voice)
         with lock:
@@ -199,19 +202,58 @@ def synthesize_indexed(requests: Sequence[SynthesisRequest], indices: Sequence[i
             usage.audio_seconds += len(audio) / PCM_RATE
             usage.model_chars[model] = usage.model_chars.get(model, 0) + len(r.text)
             usage.model_seconds[model] = usage.model_seconds.get(model, 0.0) + len(audio) / PCM_RATE
-        return i, postprocess(audio, sr)
+        return k, audio, sr
 
     limits = httpx.Limits(max_connections=concurrency)
     with httpx.Client(limits=limits) as client, cf.ThreadPoolExecutor(concurrency) as pool:
-        futures = [pool.submit(one, i) for i in indices]
+        futures = [pool.submit(one, k) for k in range(len(requests))]
         try:
             for fut in cf.as_completed(futures):
-                save(*fut.result())
-        except BaseException:
+                yield fut.result()
+        except BaseException:  # an error, Ctrl-C, or the caller closed the iterator
             for f in futures:
                 f.cancel()
             raise
         finally:
             log.info("OpenAI TTS: %d requests done (%d retries), %.1f s of audio, cost $%.4f",
                      usage.requests, usage.retries, usage.audio_seconds, usage.actual_usd)
-    return usage
+
+
+@dataclass(frozen=True)
+class OpenAIBackend:
+    """The OpenAI speech API as a `Backend`: `model` names the voices it lists (and so the
+    model each request asks for), `concurrency` requests run at once in threads.
+    `settings`: the key and URL (default: OPENAI_API_KEY / OPENAI_BASE_URL when used)."""
+
+    model: str = DEFAULT_MODEL
+    threads: int = DEFAULT_CONCURRENCY
+    settings: Settings | None = field(default=None, repr=False)
+    name: str = BACKEND
+    cheap: bool = False
+    cache_version: int | None = None
+
+    @property
+    def concurrency(self) -> Concurrency:
+        return Concurrency("threads", workers=self.threads)
+
+    def availability(self) -> Availability:
+        try:
+            import httpx  # noqa: F401
+        except ImportError:
+            return Availability(False, "httpx is not installed", "pip install 'easy-oww[openai]'")
+        if self.settings is None and not os.environ.get("OPENAI_API_KEY", "").strip():
+            return Availability(False, "OPENAI_API_KEY is not set",
+                                "set OPENAI_API_KEY to use OpenAI voices")
+        return Availability(True)
+
+    def list_voices(self, workspace: Workspace | None = None) -> list[Voice]:
+        return list_voices(self.model)
+
+    def init_worker(self, threads: int) -> None:
+        """Nothing to set: requests run in threads of this process."""
+
+    def synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, int]:
+        return synthesize(request, self.settings)
+
+    def synthesize_batch(self, requests: Sequence[SynthesisRequest]) -> Iterator[Raw]:
+        return synthesize_batch(requests, concurrency=self.threads, settings=self.settings)

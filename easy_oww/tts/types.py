@@ -1,11 +1,15 @@
-"""Types shared by the TTS backends: voices, requests and the backend protocol."""
+"""Types shared by the TTS backends: voices, requests and the `Backend` protocol."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from easy_oww.workspace import Workspace
 
 FAMILY_NAMES = {"espeak": "espeak-ng"}
 
@@ -77,13 +81,79 @@ class SynthesisRequest:
         }
 
 
+@dataclass(frozen=True)
+class Availability:
+    """Whether a backend can synthesise here; when not, why (`reason`) and what to do
+    (`hint`). True in a boolean context when it can."""
+
+    ok: bool
+    reason: str = ""
+    hint: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """How a backend runs many requests.
+
+    "processes": a local CPU engine; `easy_oww.tts.synth` spreads batches of requests over
+    spawned worker processes (`workers` 0: as many as the caller asks, by default one per
+    usable core), at most one process per `clips_per_worker` clips when it sizes the pool
+    itself (a worker's start costs about a second). "threads": a remote service; the
+    backend's `synthesize_batch` runs `workers` requests at a time in this process.
+    """
+
+    kind: Literal["processes", "threads"]
+    workers: int = 0
+    clips_per_worker: int = 1
+
+
+Raw = tuple[int, np.ndarray, int]
+"""(position in the batch, mono float32 audio in [-1, 1], sample rate)."""
+
+
 class Backend(Protocol):
-    """A TTS engine: lists its voices and turns one request into float audio."""
+    """A TTS engine: `easy_oww.tts.synth` reaches every engine through this interface only.
 
-    name: str
+    `name` is `Voice.backend` of its voices (and the name in `tts.backends`). `cheap`: a
+    clip costs next to nothing (espeak-ng, ~5 ms), so plans do not cap its distinct clips.
+    `cache_version` goes into the clip cache key (None: none); bump it when the same request
+    gives other audio.
+    """
 
-    def available(self) -> bool:
-        """True when its dependencies are installed (no network check)."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def concurrency(self) -> Concurrency: ...
+
+    @property
+    def cheap(self) -> bool: ...
+
+    @property
+    def cache_version(self) -> int | None: ...
+
+    def availability(self) -> Availability:
+        """Whether its dependencies (and credentials) are there; no network check."""
+
+    def list_voices(self, workspace: Workspace | None = None) -> list[Voice]:
+        """Its usable voices ([] when unavailable); `workspace` holds downloaded ones."""
+
+    def init_worker(self, threads: int) -> None:
+        """Prepare a worker process that may use `threads` CPU threads for this engine."""
 
     def synthesize(self, request: SynthesisRequest) -> tuple[np.ndarray, int]:
-        """Return (mono float32 audio in [-1, 1], sample rate)."""
+        """Return (mono float32 audio in [-1, 1], sample rate) for one request."""
+
+    def synthesize_batch(self, requests: Sequence[SynthesisRequest]) -> Iterator[Raw]:
+        """Each request's audio as (position, audio, rate), in any order."""
+
+
+def one_by_one(synthesize: Callable[[SynthesisRequest], tuple[np.ndarray, int]],
+               requests: Sequence[SynthesisRequest]) -> Iterator[Raw]:
+    """`synthesize_batch` of a local engine: the requests in turn, in this process."""
+    for k, request in enumerate(requests):
+        audio, sr = synthesize(request)
+        yield k, audio, sr
