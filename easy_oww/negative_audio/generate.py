@@ -77,7 +77,7 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
-    from easy_oww.tts.synth import plan_requests
+    from easy_oww.tts import plan_requests
 
     vs = list(voices) if voices is not None else default_voices(workspace, seed,
                                                                  holdout_fraction)
