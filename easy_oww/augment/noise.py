@@ -28,7 +28,7 @@ def normalise(x: np.ndarray, rms: float = NOISE_RMS) -> np.ndarray:
 
 def shaped_noise(exponent: float, n: int, rng: np.random.Generator, *,
                  fft_len: int | None = None) -> np.ndarray:
-    """Gaussian noise whose power spectrum falls as f ** `exponent` (float64, as shaped:
+    """Gaussian noise whose power spectrum goes as f ** `exponent` (float64, as shaped:
     neither centred nor normalised).
 
     The noise is made at `fft_len` samples (default `n`) and cut to `n`: callers with
