@@ -59,7 +59,7 @@ def ensure_bench(ws: Workspace, source: str, positives: int) -> Path:
 
 def bench_audio(ws: Workspace, source: str, hours: float) -> np.ndarray:
     """`hours` of held-out negative audio with the bench's own sentences ([frames, 96])."""
-    from easy_oww.evaluate.negative_audio import ensure_negative_audio
+    from easy_oww.negative_audio import ensure_negative_audio
     from easy_oww.pipeline.clips import voice_split
 
     cfg = load_config(ws.project(source).config)

@@ -187,8 +187,8 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
 def _eval_files(state: AppState, project: Project, model_path: Path, pos: list[Path],
                 neg: list[Path], near: list[Path], audio: Sequence[Path], use_builtin: bool,
                 threshold: float | None, stem: str) -> Any:
-    from easy_oww.evaluate.negative_audio import cached_long_audio, ensure_negative_audio
     from easy_oww.evaluate.report import run_eval
+    from easy_oww.negative_audio import cached_long_audio, ensure_negative_audio
     from easy_oww.pipeline.negatives import test_audio_seed
 
     ws, cfg = state.open_workspace(), project.config

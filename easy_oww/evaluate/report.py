@@ -30,7 +30,7 @@ from easy_oww.contract import FRAME_MS, SAMPLE_RATE
 from easy_oww.errors import EasyOWWError, MissingDependency
 from easy_oww.evaluate import metrics
 from easy_oww.evaluate.detector import Detector
-from easy_oww.evaluate.negative_audio import LongAudio, NegativeAudio
+from easy_oww.evaluate.long_audio import LongAudio, NegativeAudio
 from easy_oww.fsutil import atomic_write_json, atomic_write_text, read_json
 from easy_oww.progress import ProgressFn
 

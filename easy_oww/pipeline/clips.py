@@ -20,6 +20,7 @@ from easy_oww.errors import EasyOWWError
 from easy_oww.progress import ProgressFn
 from easy_oww.project import AUDIO_GLOBS
 from easy_oww.rng import key_to_int
+from easy_oww.tts.split import split_voices
 from easy_oww.workspace import ProjectPaths, Workspace
 
 log = logging.getLogger(__name__)
@@ -76,27 +77,6 @@ def real_recordings(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for g in AUDIO_GLOBS for p in folder.glob(g))
-
-
-def split_voices(voices: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
-    """Hold out `fraction` of each backend's voices (at least one when it has two or more)."""
-    train: list[Any] = []
-    held: list[Any] = []
-    by_backend: dict[str, list[Any]] = {}
-    for v in voices:
-        by_backend.setdefault(v.backend, []).append(v)
-    for group in by_backend.values():
-        ranked = sorted(group, key=lambda v: key_to_int(f"{seed}:{v.id}"))
-        k = round(len(ranked) * fraction)
-        if fraction > 0 and len(ranked) >= 2:
-            k = max(1, k)
-        k = min(k, len(ranked) - 1)
-        held.extend(ranked[:k])
-        train.extend(ranked[k:])
-    if not held:  # a single voice: evaluate on it too, and say so
-        log.warning("only one TTS voice is available: evaluation reuses a training voice")
-        held = list(train)
-    return train, held
 
 
 def select_voices(config: ProjectConfig, workspace: Workspace) -> list[Any]:

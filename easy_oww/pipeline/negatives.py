@@ -71,7 +71,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     """Three embedding streams: training (training voices), validation and test (held-out
     voices). Long audio embedded as a stream gives a negative window every 80 ms for a
     fraction of the cost of clip windows: the cheapest large negative set there is."""
-    from easy_oww.evaluate.negative_audio import ensure_negative_audio
+    from easy_oww.negative_audio import ensure_negative_audio
     from easy_oww.pipeline.clips import voice_split
     from easy_oww.pipeline.real_speech import real_speech
 

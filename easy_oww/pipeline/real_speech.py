@@ -87,7 +87,7 @@ def split_stream(stream: np.ndarray) -> dict[str, np.ndarray]:
 def real_speech(ws: Workspace, config: ProjectConfig, *,
                 progress: ProgressFn | None = None) -> RealSpeech:
     """The user's real speech, split per recording; DiPCo (when downloaded) for testing."""
-    from easy_oww.evaluate.negative_audio import cached_long_audio, dipco_parts
+    from easy_oww.negative_audio import cached_long_audio, dipco_parts
 
     out = RealSpeech()
     files = folder_files(config.clips.negative_audio_dirs)

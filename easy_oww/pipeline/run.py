@@ -228,7 +228,7 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, dict[str, Any]]:
 
 def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
     """Long negative audio (held-out voices, noise): validation part and test part."""
-    from easy_oww.evaluate.negative_audio import VERSION as AUDIO_VERSION
+    from easy_oww.negative_audio import VERSION as AUDIO_VERSION
     from easy_oww.pipeline.negatives import negative_streams, validation_hours
     from easy_oww.pipeline.real_speech import files_key
 

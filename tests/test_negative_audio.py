@@ -1,4 +1,5 @@
-"""Built-in long negative audio: generated once, cached with its embedding stream."""
+"""Built-in long negative audio (easy_oww.negative_audio): generated once, cached with its
+embedding stream."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from easy_oww import negative_audio as na
 from easy_oww.audio.io import load_audio, save_wav
 from easy_oww.contract import FRAME_SAMPLES, SAMPLE_RATE
-from easy_oww.evaluate import negative_audio as na
+from easy_oww.negative_audio import chunks, generate
 from easy_oww.tts.types import Voice
 from easy_oww.workspace import init_workspace
 
@@ -43,8 +45,8 @@ VOICES = [Voice("espeak", "en"), Voice("espeak", "en+Alex")]
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(na, "CHUNK_SECONDS", 40.0)
-    monkeypatch.setattr(na, "MIN_SENTENCES", 12)
+    monkeypatch.setattr(generate, "CHUNK_SECONDS", 40.0)
+    monkeypatch.setattr(generate, "MIN_SENTENCES", 12)
 
 
 def test_generates_chunks_features_and_manifest_once(tmp_path, small_chunks):
@@ -134,7 +136,7 @@ def test_dipco_is_added_when_present(tmp_path, small_chunks, monkeypatch):
 
 def test_place_past_the_end_of_a_chunk_is_a_no_op() -> None:
     """Bug: babble shifted past a chunk's end broke chunk generation (broadcast error)."""
-    from easy_oww.evaluate.negative_audio import _place, make_chunk
+    from easy_oww.negative_audio.chunks import _place, make_chunk
 
     out = np.zeros(100, np.float32)
     assert _place(out, np.ones(50, np.float32), 120, 1.0) == 120
@@ -201,9 +203,64 @@ def test_coloured_noise_any_length(n: int) -> None:
     """Background segments have arbitrary lengths: each comes back at that length, finite,
     at unit level (a lone sample at a chunk's end is silence, not a huge spike)."""
     for seed in range(4):
-        x = na._coloured(n, np.random.default_rng(seed))
+        x = chunks._coloured(n, np.random.default_rng(seed))
         assert x.shape == (n,) and x.dtype == np.float32 and np.isfinite(x).all()
         if n >= 4801:
             assert np.std(x) == pytest.approx(1.0, rel=1e-3)
         if n < 2:
             assert not x.any()
+
+
+# -- the backgrounds come from augment/noise.py, with the samples of the former copy --------
+
+def _old_coloured(n: int, rng: np.random.Generator) -> np.ndarray:
+    """The negative audio's own coloured noise before it reused augment/noise.py."""
+    exponent = float(rng.choice([0.0, -1.0, -2.0, 1.0]))
+    if n < 2:
+        return np.zeros(n, dtype=np.float32)
+    m = 1 << (n - 1).bit_length()
+    spec = np.fft.rfft(rng.standard_normal(m))
+    f = np.fft.rfftfreq(m, 1.0 / SAMPLE_RATE)
+    f[0] = f[1]
+    x = np.fft.irfft(spec * f ** (exponent / 2.0), m)[:n]
+    return np.asarray(x / (np.std(x) + 1e-12), dtype=np.float32)
+
+
+def _old_hum(n: int, rng: np.random.Generator) -> np.ndarray:
+    """The negative audio's own hum before it reused augment/noise.py."""
+    t = np.arange(n) / SAMPLE_RATE
+    base = float(rng.choice([50.0, 60.0]))
+    x = np.zeros(n)
+    for k in range(1, 6):
+        x += rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6.3))
+    return np.asarray(x / (np.std(x) + 1e-12), dtype=np.float32)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4801, 16000 * 7 + 13])
+def test_background_noise_and_hum_are_the_former_samples(n: int) -> None:
+    """Same rng draws, same samples and same rng state after: the generated audio (and so
+    the models trained on it) keeps its bytes."""
+    for seed in range(6):
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert np.array_equal(chunks._coloured(n, a), _old_coloured(n, b))
+        if n:  # a background segment is never empty
+            assert np.array_equal(chunks._hum(n, a), _old_hum(n, b))
+        assert a.random() == b.random()
+
+
+def test_a_chunk_is_the_same_with_any_number_of_workers(tmp_path) -> None:
+    """The chunk pool (`ordered_map`) yields the chunks in order with the same bytes in
+    this process and in two workers."""
+    clips = []
+    for i in range(3):
+        p = tmp_path / f"s{i}.wav"
+        t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+        save_wav(p, (0.2 * np.sin(2 * np.pi * (150 + 40 * i) * t)).astype(np.float32))
+        clips.append(str(p))
+    tasks = [(0, 3.0), (2, 2.0), (5, 3.0)]
+    one = list(chunks.chunk_results(tasks, clips, None, 4, True, None, 1))
+    two = list(chunks.chunk_results(tasks, clips, None, 4, True, None, 2))
+    assert [r[0] for r in one] == [r[0] for r in two] == [0, 2, 5]
+    for (_, f1, a1), (_, f2, a2) in zip(one, two, strict=True):
+        assert np.array_equal(f1, f2) and a1 is not None and np.array_equal(a1, a2)
+    assert list(chunks.chunk_results([], clips, None, 4, True, None, 2)) == []

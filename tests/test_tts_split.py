@@ -1,0 +1,38 @@
+"""tts/split.py: the one voice split of the clips phase and the negative audio."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from easy_oww.negative_audio import held_out_voices
+from easy_oww.tts.split import split_voices
+from easy_oww.tts.types import Voice
+
+VOICES = ([Voice("espeak", f"en+v{i}") for i in range(10)]
+          + [Voice("piper", "en_US-joe-medium"), Voice("piper", "en_US-amy-low")])
+
+
+def test_each_backend_holds_out_its_share() -> None:
+    train, held = split_voices(VOICES, 0.2, 7)
+    assert sorted(map(str, train + held)) == sorted(map(str, VOICES))
+    assert not set(train) & set(held)
+    assert sum(v.backend == "espeak" for v in held) == 2
+    assert sum(v.backend == "piper" for v in held) == 1  # at least one of two or more
+    assert set(split_voices(list(reversed(VOICES)), 0.2, 7)[1]) == set(held)  # not order
+    assert split_voices(VOICES, 0.2, 8) != (train, held)
+
+
+def test_negative_audio_holds_out_the_voices_of_the_clips_phase() -> None:
+    """The negative audio's former fallback split (dead code, now removed) ranked all
+    backends together; the one split it uses now is the clips phase's, per backend."""
+    for seed in range(5):
+        assert held_out_voices(VOICES, 0.2, seed) == split_voices(VOICES, 0.2, seed)[1]
+
+
+def test_a_single_voice_is_in_both_lists(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        train, held = split_voices(VOICES[:1], 0.2, 1)
+    assert train == held == VOICES[:1]
+    assert "only one TTS voice" in caplog.text
