@@ -198,3 +198,20 @@ def test_the_allowlists_hold_only_current_violations() -> None:
     if stale:
         pytest.fail("fixed, so remove from the allowlists in tests/test_architecture.py: "
                     + "; ".join(stale))
+
+
+def test_ci_lints_and_type_checks_before_the_tests() -> None:
+    """.ci/run runs ruff and strict mypy (both from the `test` extra) before pytest."""
+    root = PACKAGE.parent
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    steps = [line.strip() for line in ci if not line.lstrip().startswith("#")]
+    ruff = next(i for i, s in enumerate(steps) if "-m ruff check easy_oww tests" in s)
+    mypy = next(i for i, s in enumerate(steps) if s.endswith("-m mypy easy_oww"))
+    tests = next(i for i, s in enumerate(steps) if s.endswith("-m pytest"))
+    assert ruff < tests and mypy < tests
+    assert steps.index("set -euo pipefail") < ruff  # an error stops CI
+    assert "set +e" not in steps[:mypy]
+    pyproject = (root / "pyproject.toml").read_text(encoding="utf-8")
+    test_extra = next(line for line in pyproject.splitlines() if line.startswith("test = "))
+    assert '"ruff' in test_extra and '"mypy' in test_extra
+    assert "strict = true" in pyproject.split("[tool.mypy]")[1]
