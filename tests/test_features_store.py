@@ -213,3 +213,25 @@ def test_killed_run_resumes_with_identical_bytes(tmp_path: Path) -> None:
     extract_features(make_jobs(60), clean, ToneAudio(), seed=5, workers=1, shard_size=6)
     assert shard_bytes(out) == shard_bytes(clean)
     assert not list(out.glob(".*.tmp"))
+
+
+def test_feature_workers_are_counted_as_before_the_shared_pool_map(monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """`parallel.worker_count` gives the numbers the store's own formula gave."""
+    from easy_oww import parallel
+    from easy_oww.features import store
+
+    def old(requested: int, todo: list[tuple[int, int, int]], cores: int) -> int:
+        n_chunks = sum(-(-(hi - lo) // store.CHUNK_CLIPS) for _, lo, hi in todo)
+        n_todo = sum(hi - lo for _, lo, hi in todo)
+        auto = min(cores, max(1, n_todo // store.MIN_CLIPS_PER_WORKER))
+        return max(1, min(requested if requested > 0 else auto, n_chunks))
+
+    for cores in (1, 2, 16):
+        monkeypatch.setattr(parallel, "usable_cores", lambda cores=cores: cores)
+        for size in (0, 1, 17, 255, 256, 700, 5000, 100_000):
+            for shard_size in (16, 130, 1024):
+                todo = [(i, a, min(size, a + shard_size))
+                        for i, a in enumerate(range(0, size, shard_size))]
+                for requested in (0, 1, 3, 64):
+                    assert store.feature_workers(requested, todo) == old(requested, todo, cores)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -295,3 +296,28 @@ def test_validation_scores_keep_their_order_beyond_float32_saturation() -> None:
     assert torch.all(model(torch.from_numpy(x)) == 1.0)  # what float32 would give
     scores = score_windows(model, x, torch.device("cpu"))
     assert scores[0] < scores[1] < scores[2] < 1.0
+
+
+def test_member_progress_is_drained_in_order_and_report_errors_reach_the_caller() -> None:
+    """train_members' progress queue: a thread passes the members' steps on while the pool
+    map runs, the rest after it; an error in the callback is raised, not lost."""
+    import queue
+
+    from easy_oww.pipeline.learn import _draining
+
+    q: queue.Queue[tuple[int, int]] = queue.Queue()
+    seen: list[tuple[int, int]] = []
+    with _draining(q, lambda k, step: seen.append((k, step))):
+        q.put((0, 10))
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        q.put((1, 20))
+        q.put((0, 30))
+    assert seen == [(0, 10), (1, 20), (0, 30)]
+
+    def broken(k: int, step: int) -> None:
+        raise ValueError("bar gone")
+
+    with pytest.raises(ValueError, match="bar gone"), _draining(q, broken):
+        q.put((0, 1))

@@ -14,14 +14,15 @@ from easy_oww.config import Preset
 @click.option("--preset", type=click.Choice([p.value for p in Preset]), default=None,
               help="Resize the run: quick (the demo, ~15 min on 2 cores), standard, max "
                    "(default: the project's config).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="Where to train (auto: CUDA when PyTorch sees a GPU).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+              help="Where to train (auto: CUDA when PyTorch sees a GPU; default: the "
+                   "config's training.device, auto unless changed).")
 @click.option("--force", is_flag=True, help="Redo every phase, even those already done.")
 @click.option("--resume", is_flag=True,
               help="Continue a stopped run (the default: finished phases are skipped, "
                    "feature shards and checkpoints are kept).")
 @pass_state
-def train_cmd(state: AppState, name: str, preset: str | None, device: str, force: bool,
+def train_cmd(state: AppState, name: str, preset: str | None, device: str | None, force: bool,
               resume: bool) -> None:
     """Train project NAME: clips, features, training, export, evaluation."""
     from easy_oww.pipeline import run_train

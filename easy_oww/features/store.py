@@ -26,7 +26,6 @@ import contextlib
 import logging
 import pickle
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,7 @@ from easy_oww.fsutil import (
     remove_stale_temps,
     stable_hash,
 )
-from easy_oww.parallel import process_pool, usable_cores
+from easy_oww.parallel import ordered_map, worker_count
 from easy_oww.progress import ProgressFn, no_progress
 from easy_oww.rng import item_rng
 
@@ -128,18 +127,15 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(audio_fn: bytes, seed: int, frames: int, device: str, threads: int) -> None:
-    # A failing Pool initializer (or unpickling of its arguments) makes the pool respawn
-    # workers forever: keep the error and raise it from the first task instead, so it
-    # reaches the parent. The audio function therefore travels pickled.
-    try:
-        _setup(pickle.loads(audio_fn), seed, frames, device, threads)
-    except Exception as exc:  # noqa: BLE001 - re-raised by _embed_chunk
-        _worker.update(error=exc)
+    # Arguments that fail to unpickle in a spawned worker would make the pool respawn it
+    # forever, so the audio function travels pickled and is unpickled here, where
+    # `ordered_map` turns any error into the first task's.
+    _setup(pickle.loads(audio_fn), seed, frames, device, threads)
 
 
 def _setup(audio_fn: AudioFn, seed: int, frames: int, device: str, threads: int) -> None:
     _worker.update(audio_fn=audio_fn, seed=seed, frames=frames,
-                   frontend=FrontEnd(threads=threads, device=device), error=None)
+                   frontend=FrontEnd(threads=threads, device=device))
 
 
 def pad_front(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -171,8 +167,6 @@ def embed_last(frontend: FrontEnd, audio: np.ndarray, frames: int) -> np.ndarray
 def _embed_chunk(jobs: list[FeatureJob]) -> np.ndarray:
     """Worker task: each job's audio, embedded whole, its last `frames` frames kept."""
     w = _worker
-    if w.get("error") is not None:
-        raise w["error"]
     return np.stack([
         embed_last(w["frontend"], _clip_audio(j, w["audio_fn"], w["seed"]), w["frames"])
         for j in jobs
@@ -218,6 +212,12 @@ def _prepare(out_dir: Path, key: str, jobs: Sequence[FeatureJob], plan: dict[str
         "labels": [j.label for j in jobs], "kinds": [j.kind for j in jobs],
     })
     atomic_write_json(old, plan)
+
+
+def _embed_task(task: tuple[int, list[FeatureJob]]) -> tuple[int, np.ndarray]:
+    """Worker task: a chunk of one shard, embedded; returns (shard, features)."""
+    shard, jobs = task
+    return shard, _embed_chunk(jobs)
 
 
 def _chunks(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob]
@@ -271,10 +271,7 @@ def extract_features(
     done = len(jobs) - sum(hi - lo for _, lo, hi in todo)
     log.info("features: %d clips, %d of %d shards to compute", len(jobs), len(todo), len(bounds))
     progress("features", done, len(jobs))
-    n_chunks = sum(-(-(hi - lo) // CHUNK_CLIPS) for _, lo, hi in todo)
-    n_todo = sum(hi - lo for _, lo, hi in todo)
-    auto = min(usable_cores(), max(1, n_todo // MIN_CLIPS_PER_WORKER))
-    n_workers = max(1, min(workers if workers > 0 else auto, n_chunks))
+    n_workers = feature_workers(workers, todo)
     results = _run(todo, jobs, audio_fn, seed, frames, device, threads, n_workers)
     try:
         _write_shards(out_dir, todo, results, done, len(jobs), progress)
@@ -286,30 +283,29 @@ def extract_features(
                          time.perf_counter() - started)
 
 
+def feature_workers(requested: int, todo: Sequence[tuple[int, int, int]]) -> int:
+    """Workers for the (shard, lo, hi) ranges in `todo`: `requested` (at most one per chunk
+    of CHUNK_CLIPS clips), or with 0 a core per MIN_CLIPS_PER_WORKER clips."""
+    if requested > 0:
+        return worker_count(requested, sum(-(-(hi - lo) // CHUNK_CLIPS) for _, lo, hi in todo))
+    n_clips = sum(hi - lo for _, lo, hi in todo)
+    return worker_count(0, n_clips, tasks_per_worker=MIN_CLIPS_PER_WORKER)
+
+
 def _run(todo: list[tuple[int, int, int]], jobs: Sequence[FeatureJob], audio_fn: AudioFn,
          seed: int, frames: int, device: str, threads: int, n_workers: int
          ) -> Generator[tuple[int, np.ndarray], None, None]:
-    """Chunks' features in order, from this process or a spawn pool with a bounded window."""
+    """Chunks' features in order, from this process or a spawn pool (`ordered_map`: a
+    bounded window of chunks in flight, workers that die with us)."""
     tasks = _chunks(todo, jobs)
     if n_workers == 1 or len(todo) == 0:
-        _setup(audio_fn, seed, frames, device, threads)
-        try:
-            for shard, chunk in tasks:
-                yield shard, _embed_chunk(chunk)
-        finally:
-            _worker.clear()
+        yield from ordered_map(_embed_task, tasks, workers=1, initializer=_setup,
+                               initargs=(audio_fn, seed, frames, device, threads),
+                               cleanup=_worker.clear)
         return
     init = (pickle.dumps(audio_fn), seed, frames, device, threads)
-    with process_pool(n_workers, _init_worker, init) as pool:  # workers die with us
-        window: deque[tuple[int, Any]] = deque()
-        for shard, chunk in tasks:
-            window.append((shard, pool.apply_async(_embed_chunk, (chunk,))))
-            if len(window) >= n_workers * WINDOW_PER_WORKER:
-                s, res = window.popleft()
-                yield s, res.get()
-        while window:
-            s, res = window.popleft()
-            yield s, res.get()
+    yield from ordered_map(_embed_task, tasks, workers=n_workers, initializer=_init_worker,
+                           initargs=init, in_flight_per_worker=WINDOW_PER_WORKER)
 
 
 def _write_shards(out_dir: Path, todo: list[tuple[int, int, int]],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from easy_oww.compute import resolve_device
 from easy_oww.config import ProjectConfig
 from easy_oww.fsutil import atomic_write_bytes
 from easy_oww.progress import ProgressFn
@@ -150,46 +153,76 @@ def _train_member(task: tuple[Workspace, ProjectPaths, ProjectConfig, int, str],
 def train_members(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, device: str,
                   progress: ProgressFn | None) -> list[Any]:
     """Train `config.training.ensemble` heads, on a CPU in parallel processes (spawn: safe
-    on macOS and Windows; each head uses one thread), in order of member index."""
-    import queue as queue_mod
+    on macOS and Windows; each head uses one thread), in order of member index.
 
-    from easy_oww.parallel import process_pool, spawn_context, usable_cores
-    from easy_oww.training.trainer import resolve_device
+    Workers report their steps through a queue that a thread of this process drains into
+    `progress` while `parallel.ordered_map` collects the members' results."""
+    from easy_oww.parallel import ordered_map, spawn_context, worker_count
 
     n = config.training.ensemble
     dev = resolve_device(device)
     steps = config.training.steps
     tasks = [(ws, paths, config, k, dev) for k in range(n)]
-    workers = min(n, usable_cores()) if dev == "cpu" else 1
+    workers = worker_count(0, n) if dev == "cpu" else 1
     done = [0] * n
+
+    def report(k: int, step: int) -> None:
+        done[k] = step
+        if progress:
+            progress("training", sum(done), steps * n)
+
     if progress:
         progress("training", 0, steps * n)
     if workers <= 1:
         results = []
         for task in tasks:
-            k = task[3]
-
-            def member_progress(_t: str, step: int, _total: int, k: int = k) -> None:
-                done[k] = step
-                if progress:
-                    progress("training", sum(done), steps * n)
+            def member_progress(_t: str, step: int, _total: int, k: int = task[3]) -> None:
+                report(k, step)
 
             results.append(_train_member(task, member_progress)[1])
         return results
     q = spawn_context().Queue()
-    with process_pool(workers, _init_member_worker, (q,)) as pool:  # workers die with us
-        pending = pool.map_async(_train_member, tasks, chunksize=1)
+    with _draining(q, report):
+        out = dict(ordered_map(_train_member, tasks, workers=workers,
+                               initializer=_init_member_worker, initargs=(q,)))
+    return [out[k] for k in range(n)]
+
+
+@contextlib.contextmanager
+def _draining(q: Any, report: Callable[[int, int], None]) -> Iterator[None]:
+    """Within the block a thread passes the (member, step) pairs put on `q` to `report`;
+    after a clean exit the rest of the queue is passed on too, and a `report` error raised."""
+    import queue as queue_mod
+    import threading
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def drain(block: bool) -> None:
         while True:
             try:
-                k, step = q.get(timeout=0.2)
-                done[k] = step
-                if progress:
-                    progress("training", sum(done), steps * n)
+                k, step = q.get(timeout=0.2) if block else q.get_nowait()
             except queue_mod.Empty:
-                if pending.ready():
-                    break
-        out = dict(pending.get())
-    return [out[k] for k in range(n)]
+                if stop.is_set() or not block:
+                    return
+                continue
+            try:
+                report(k, step)
+            except Exception as exc:  # noqa: BLE001 - raised in the parent below
+                errors.append(exc)
+                return
+
+    thread = threading.Thread(target=drain, args=(True,), name="member-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+    if not errors:
+        drain(block=False)
+    if errors:
+        raise errors[0]
 
 
 def train_model(ws: Workspace, paths: ProjectPaths, config: ProjectConfig, *, device: str,
@@ -235,7 +268,6 @@ def _ensemble(data: Any, config: ProjectConfig, members: list[Any], device: str)
     import torch
 
     from easy_oww.training.heads import EnsembleHead, ScoreModel
-    from easy_oww.training.trainer import resolve_device
     from easy_oww.training.validation import validate
 
     model = ScoreModel(EnsembleHead([m.model.head for m in members]))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from easy_oww import fsutil
+from easy_oww.compute import resolve_device
 from easy_oww.config import Preset, ProjectConfig, save_config, with_preset
 from easy_oww.errors import EasyOWWError
 from easy_oww.fsutil import disk_space, require_free_space, stable_hash
@@ -102,23 +103,6 @@ def _clear(directory: Path) -> None:
             child.unlink()
 
 
-def resolve_device(requested: str) -> str:
-    if requested not in ("auto", "cpu", "cuda"):
-        raise EasyOWWError(f"unknown device {requested!r}", "use cpu, cuda or auto")
-    if requested == "cpu":
-        return "cpu"
-    try:
-        import torch
-
-        has_cuda = bool(torch.cuda.is_available())
-    except ImportError:
-        has_cuda = False
-    if requested == "cuda" and not has_cuda:
-        raise EasyOWWError("--device cuda was requested but PyTorch sees no CUDA GPU",
-                           "install a CUDA build of PyTorch, or use --device cpu")
-    return "cuda" if has_cuda else "cpu"
-
-
 def preflight(run: _Run) -> None:
     """Everything a run needs, checked before the slow part (STYLE 8)."""
     from easy_oww.errors import require
@@ -143,12 +127,14 @@ def _disk_estimate(config: ProjectConfig) -> int:
 
 
 def run_train(ws: Workspace, name: str, *, preset: Preset | None = None, force: bool = False,
-              device: str = "auto", progress: ProgressFn | None = None,
+              device: str | None = None, progress: ProgressFn | None = None,
               announce: Callable[[float], None] | None = None) -> TrainReport:
-    """Train project `name` end to end; returns the report the CLI prints."""
+    """Train project `name` end to end; returns the report the CLI prints. `device`
+    (auto, cpu, cuda) overrides the config's ``training.device`` when given."""
     project = open_project(ws, name)
     config = project.config if preset is None else with_preset(project.config, preset)
-    run = _Run(ws, project.paths, config, force, resolve_device(device), progress)
+    run = _Run(ws, project.paths, config, force,
+               resolve_device(device, config.training.device), progress)
     with phases.project_lock(project.paths.lock):
         preflight(run)
         _sweep_temps(ws, project.paths)

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from easy_oww.compute import resolve_device
 from easy_oww.config import EvaluationConfig, TrainingConfig
-from easy_oww.errors import DeviceError, require
+from easy_oww.errors import require
 from easy_oww.fsutil import atomic_write_bytes, remove_stale_temps, stable_hash
 from easy_oww.progress import ProgressFn, no_progress
 from easy_oww.rng import item_rng
@@ -79,20 +80,6 @@ def negative_weight_at(step: int, steps: int, max_weight: float) -> float:
     if steps <= 1:
         return max_weight
     return 1.0 + (max_weight - 1.0) * step / (steps - 1)
-
-
-def resolve_device(device: str) -> str:
-    """'cpu', 'cuda' (error when absent) or 'auto' (CUDA when present)."""
-    torch = require("torch", "train", "training the classifier")
-    device = str(getattr(device, "value", device))  # accepts config.Device too
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise DeviceError("CUDA was requested but PyTorch sees no CUDA device",
-                          "use --device cpu, or install a CUDA build of PyTorch")
-    if device not in ("cpu", "cuda"):
-        raise DeviceError(f"unknown device {device!r}", "use cpu, cuda or auto")
-    return device
 
 
 @contextlib.contextmanager
