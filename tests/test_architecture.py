@@ -31,17 +31,11 @@ LAYERS: tuple[frozenset[str], ...] = (
 """Top to bottom, by the first name under ``easy_oww``: a module may import its own layer
 and the layers below it, never one above."""
 
-# -- allowlists: known violations that other branches of issue 17 remove -----------------
-# Empty them once those branches are merged; a test fails when an entry no longer occurs.
-KNOWN_LAYER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    ("easy_oww.evaluate.negative_audio", "easy_oww.pipeline.clips"),  # part B
-})
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"easy_oww.tts.openai_backend", "easy_oww.tts.synth"}),  # part C
-})
-KNOWN_LONG_MODULES: frozenset[str] = frozenset({
-    "easy_oww/evaluate/negative_audio.py",  # part B
-})
+# -- allowlists: known violations, each to be removed; empty since issue 17 -------------
+# A test fails when an entry no longer occurs, so a fixed violation cannot linger here.
+KNOWN_LAYER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
+KNOWN_LONG_MODULES: frozenset[str] = frozenset()
 
 
 # -- the import graph ---------------------------------------------------------------------
