@@ -17,16 +17,21 @@ written into the project's config.yaml. Variants built in:
 
 Printed per variant: wall time, CPU time (user + sys of the whole process tree: less
 sensitive to other load than wall time), each phase's own seconds (from its phase.json),
-and the ratios to the first variant. Machines differ and are shared: compare only the
+the ratios to the first variant, and the first 16 hex digits of each model's sha256 (the
+`now` variant runs README command 1's steps, so its model should have the demo's bytes). Machines differ and are shared: compare only the
 ratios printed by one run. `--concurrent` runs the variants at the same time, so that
 load from other jobs falls on both alike (on a quiet machine, run them one after another).
+Leave the checkout alone while it runs: worker processes import the code afresh, so a
+checkout or merge under a running train breaks it.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,15 +71,22 @@ def easy_oww() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "easy_oww"]
 
 
+def project_name(word: str) -> str:
+    """The project name README command 1 uses for its word ("hey jarvis" -> hey_jarvis), so
+    that the `now` variant is that command exactly and its model's bytes can be compared."""
+    return re.sub(r"[^a-z0-9]+", "_", word.lower()).strip("_")
+
+
 def prepare(root: Path, name: str, word: str, preset: str, settings: dict[str, Any]) -> Path:
     ws = root / name
     if ws.exists():
         shutil.rmtree(ws)
     cmd = easy_oww() + ["--workspace", str(ws)]
     subprocess.run(cmd + ["init"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(cmd + ["create", "w", "--wake-word", word, "--preset", preset], check=True,
-                   stdout=subprocess.DEVNULL)
-    apply_settings(ws / "projects" / "w" / "config.yaml", settings)
+    project = project_name(word)
+    subprocess.run(cmd + ["create", project, "--wake-word", word, "--preset", preset],
+                   check=True, stdout=subprocess.DEVNULL)
+    apply_settings(ws / "projects" / project / "config.yaml", settings)
     return ws
 
 
@@ -87,7 +99,7 @@ def phase_seconds(project: Path) -> dict[str, float]:
     return out
 
 
-def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], preset: str,
+def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], project: str, preset: str,
             concurrent: bool) -> list[dict[str, Any]]:
     """Train every prepared variant; wall and CPU seconds of each process tree."""
     results: list[dict[str, Any]] = []
@@ -95,7 +107,7 @@ def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], preset: str,
     for name, _ in variants:
         ws = root / name
         log = (root / f"{name}.log").open("w")
-        cmd = easy_oww() + ["--workspace", str(ws), "train", "w", "--preset", preset]
+        cmd = easy_oww() + ["--workspace", str(ws), "train", project, "--preset", preset]
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         procs.append((name, proc, started, log))
@@ -103,7 +115,9 @@ def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], preset: str,
             results.append(wait(*procs.pop()))
     results.extend(wait(*p) for p in procs)
     for r in results:
-        r["phases"] = phase_seconds(root / r["name"] / "projects" / "w")
+        r["phases"] = phase_seconds(root / r["name"] / "projects" / project)
+        model = root / r["name"] / "projects" / project / "models" / f"{project}.onnx"
+        r["model_sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
     return results
 
 
@@ -125,7 +139,8 @@ def report(results: list[dict[str, Any]]) -> str:
     for r in results:
         phases = " ".join(f"{k} {v:.0f}" for k, v in r["phases"].items())
         lines.append(f"{r['name']:<12}{r['wall_s']:>9.0f}s{r['wall_s'] / base['wall_s']:>8.2f}"
-                     f"{r['cpu_s']:>9.0f}s{r['cpu_s'] / base['cpu_s']:>8.2f}  {phases}")
+                     f"{r['cpu_s']:>9.0f}s{r['cpu_s'] / base['cpu_s']:>8.2f}  {phases}"
+                     f"  model sha256 {r['model_sha256'][:16]}")
     return "\n".join(lines)
 
 
@@ -143,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     for name, settings in variants:
         prepare(args.workdir, name, args.word, args.preset, settings)
-    results = run_all(args.workdir, variants, args.preset, args.concurrent)
+    results = run_all(args.workdir, variants, project_name(args.word), args.preset,
+                      args.concurrent)
     text = report(results)
     print(text)
     (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
