@@ -129,15 +129,17 @@ def run_eval(model_path: Path, *, positives: Sequence[Path] | None = None,
         data=dict(data or {})))
     out_dir = Path(out_dir)
     return write_report(report, out_dir / (RESULTS_NAME if stem is None else f"{stem}.json"),
-                        plot=plot, title=f"DET: {Path(model_path).name}")
+                        plot=out_dir / PLOT_NAME if stem is None and plot else plot,
+                        title=f"DET: {Path(model_path).name}")
 
 
-def write_report(report: EvalReport, path: Path, *, plot: bool = True,
+def write_report(report: EvalReport, path: Path, *, plot: bool | Path = True,
                  title: str) -> EvalReport:
-    """`report` as JSON at `path` and, with `plot`, its DET curve beside it (``.png``);
-    returns the report with both paths filled in."""
+    """`report` as JSON at `path` and, unless `plot` is False, its DET curve at `plot`
+    (default: beside it, ``.png``); returns the report with both paths filled in."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    png = save_det_plot(report, path.with_suffix(".png"), title) if plot else None
+    png_path = plot if isinstance(plot, Path) else path.with_suffix(".png")
+    png = save_det_plot(report, png_path, title) if plot is not False else None
     report = replace(report, results_path=str(path), det_plot=png)
     atomic_write_json(path, report.to_json())
     return report
