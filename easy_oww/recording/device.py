@@ -226,7 +226,9 @@ class _SoundDeviceStream:
                                               blocksize=block)
             self._live.start()
         except (self._sd.PortAudioError, ValueError) as exc:
-            raise DeviceError(f"cannot open microphone {self.device}: {exc}",
+            what = (f"microphone {self.device}" if self.device is not None
+                    else "the default microphone")
+            raise DeviceError(f"cannot open {what}: {exc}",
                               "check the microphone, or choose another with --device") from None
         if self._native != self.samplerate:
             import soxr
