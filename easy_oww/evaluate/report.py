@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MIN_RECOMMEND_HOURS", "EvalReport", "FeatureSource", "run_eval", "save_det_plot"]
+__all__ = ["MIN_RECOMMEND_HOURS", "EvalReport", "FeatureSource", "run_eval", "save_det_plot",
+           "write_report"]
 
 PAD_SECONDS = 1
 RESULTS_NAME = "results.json"
