@@ -26,9 +26,10 @@ import numpy as np
 from easy_oww.config import load_config, save_config
 from easy_oww.evaluate import metrics as m
 from easy_oww.evaluate.detector import WakeWordModel
+from easy_oww.evaluate.windows import clip_peaks
+from easy_oww.evaluate.windows import score_stream as stream_scores
 from easy_oww.features.store import open_features
 from easy_oww.pipeline.negatives import FRAMES_PER_HOUR
-from easy_oww.pipeline.report import clip_peaks, stream_scores
 from easy_oww.pipeline.run import run_train
 from easy_oww.workspace import Workspace
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from easy_oww.errors import EasyOWWError
+from easy_oww.evaluate.card import NO_REAL_SPEECH, quality_lines
 from easy_oww.pipeline.clips import family_split
 from easy_oww.pipeline.real_speech import folder_files, split_stream
-from easy_oww.pipeline.report import NO_REAL_SPEECH, quality_lines
 from easy_oww.tts import Voice, plan_requests
 from easy_oww.tts.types import family_of_id
 from tests.conftest import speechlike

@@ -12,7 +12,9 @@ import pytest
 from easy_oww.audio.io import load_audio, save_wav
 from easy_oww.config import EvaluationConfig
 from easy_oww.errors import EasyOWWError
-from easy_oww.evaluate.report import run_eval, update_model_card
+from easy_oww.evaluate.card import ModelCard, write_model_card
+from easy_oww.evaluate.report import run_eval
+from easy_oww.evaluate.result import EvalReport
 
 openwakeword = pytest.importorskip("openwakeword")
 JARVIS = Path(os.path.dirname(openwakeword.__file__)) / "resources" / "models" / \
@@ -107,23 +109,39 @@ def test_nothing_to_evaluate_is_a_user_error(tmp_path):
         run_eval(JARVIS, out_dir=tmp_path)
 
 
-def test_model_card_merges_and_renders_markdown(data, tmp_path):
+def test_model_card_from_a_report_renders_markdown(data, tmp_path):
     report = run_eval(JARVIS, positives=data["pos"][:4], near_miss=data["neg"][:2],
                       out_dir=tmp_path / "out", wake_word="hey jarvis", plot=False)
     card_path = tmp_path / "models" / "hey_jarvis.json"
-    card_path.parent.mkdir()
-    card_path.write_text(json.dumps({"head": "dnn", "training_data": {"clips": 600}}))
-    card = update_model_card(card_path, report)
+    card = ModelCard.from_report(report, model_file="hey_jarvis.onnx",
+                                 training_data={"clips": 600})
+    write_model_card(card, card_path)
     saved = json.loads(card_path.read_text())
-    assert saved == json.loads(json.dumps(card))
-    assert saved["head"] == "dnn"  # keys written by training are kept
-    assert saved["wake_word"] == "hey jarvis"
+    assert saved == json.loads(json.dumps(card.to_json()))
+    assert saved["wake_word"] == "hey jarvis" and saved["model_file"] == "hey_jarvis.onnx"
     assert saved["recall"] == report.recall and saved["fp_per_hour"] is None
     assert saved["recommended_threshold"] == report.threshold
     assert saved["near_miss_false_accept_rate"] == 0.0
+    assert saved["evaluation_data"]["positive_clips"] == 4
     assert saved["tool_version"] and saved["date"]
     md = card_path.with_suffix(".md").read_text()
     assert "hey jarvis" in md and "recommended threshold" in md and "clips: 600" in md
+
+
+def test_report_json_round_trips_and_reads_the_earlier_train_shape(data, tmp_path):
+    report = run_eval(JARVIS, positives=data["pos"][:4], long_audio=data["long"],
+                      out_dir=tmp_path, plot=False)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    again = EvalReport.from_json(saved)
+    assert again.to_json() == json.loads(json.dumps(report.to_json()))
+    # both names of the clip counts, for readers of either earlier shape
+    assert saved["positives"] == saved["n_positive"] == 4
+    old = {"wake_word": "x", "model": "m.onnx", "threshold": 0.5, "recall": 0.9,
+           "fp_per_hour": 0.1, "near_miss_false_accept_rate": None, "positives": 12,
+           "near_miss_clips": 3, "negative_hours": 2.0, "debounce_s": 1.0,
+           "target_fp_per_hour": 0.5, "meets_target": True, "quality": ["a line"]}
+    r = EvalReport.from_json(old)
+    assert (r.n_positive, r.n_near_miss, r.meets_target, r.quality) == (12, 3, True, ("a line",))
 
 
 def test_precomputed_embedding_stream_equals_audio_file(data, tmp_path):

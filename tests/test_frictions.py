@@ -201,8 +201,10 @@ def trained_like(workspace):
     """A project as train leaves it, with openWakeWord's hey_jarvis as its model and
     held-out features (random embeddings) whose scores spread around the threshold."""
     from easy_oww.evaluate.detector import WakeWordModel
+    from easy_oww.evaluate.windows import clip_peaks
     from easy_oww.pipeline.clips import ClipPlan
-    from easy_oww.pipeline.report import clip_peaks, evaluate_model
+    from easy_oww.pipeline.report import evaluate_model
+    from easy_oww.pipeline.results import FeaturesResult, TrainedModel
     from easy_oww.project import create_project
 
     project = create_project(workspace, "j", "hey jarvis")
@@ -222,8 +224,9 @@ def trained_like(workspace):
     _phase(paths.features, {"counts": {"positive": 1}})
     _phase(paths.negative_audio, {"test_hours": 3000 * 0.08 / 3600, "source": "test"})
     _phase(paths.training, trained)
-    result = evaluate_model(workspace, paths, project.config, trained, plan,
-                            {"counts": {"positive": 1}})
+    result = evaluate_model(workspace, paths, project.config, TrainedModel.from_json(trained),
+                            plan, FeaturesResult.from_json({"counts": {"positive": 1}})
+                            ).to_json()
     assert 0.0 < result["recall"] < 1.0  # the comparison below is not trivial
     return paths, result
 

@@ -16,6 +16,8 @@ from easy_oww.errors import DeviceError
 from easy_oww.evaluate import live
 from easy_oww.evaluate.detector import Detector
 from easy_oww.project import create_project
+from easy_oww.recording import device as device_mod
+from easy_oww.recording.fake import FakeBackend
 from easy_oww.workspace import init_workspace
 
 openwakeword = pytest.importorskip("openwakeword")
@@ -86,27 +88,42 @@ def ws(tmp_path):
     return workspace
 
 
-def test_cli_test_with_fake_stream_and_ctrl_c(ws, session_audio, monkeypatch):
-    opened: list[object] = []
+@pytest.fixture
+def mic(monkeypatch):
+    """Install recording.fake's backend (two fake microphones) playing these takes."""
+    def install(*takes):
+        backend = FakeBackend(takes)
+        monkeypatch.setattr(device_mod, "get_backend", lambda: backend)
+        return backend
 
-    def factory(device):
-        opened.append(device)
-        return FakeSource(session_audio)
+    return install
 
-    monkeypatch.setattr(live, "open_audio_source", factory)
+
+def test_cli_test_with_fake_stream_and_ctrl_c(ws, session_audio, mic):
+    backend = mic(session_audio, KeyboardInterrupt())
     res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "test", "hey_jarvis",
                                    "--model", str(JARVIS), "--device", "3",
                                    "--threshold", "0.5"])
     assert res.exit_code == 0, res.output
-    assert opened == [3]
+    assert backend.opened == [3] and backend.stream.closed
     assert res.stdout.count("detected at") == 2
     assert "stopped with Ctrl-C: 2 detection(s)" in res.stdout
     assert "listening for 'hey jarvis'" in res.stderr
 
 
-def test_cli_test_duration_and_no_detection(ws, session_audio, monkeypatch):
-    monkeypatch.setattr(live, "open_audio_source",
-                        lambda device: FakeSource(np.zeros(SAMPLE_RATE * 3, np.int16)))
+def test_cli_test_picks_the_microphone_by_name_like_record(ws, mic):
+    backend = mic(np.zeros(SAMPLE_RATE, np.int16))
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "test", "hey_jarvis",
+                                   "--model", str(JARVIS), "--device", "usb"])
+    assert res.exit_code == 0, res.output
+    assert backend.opened == [3]  # "USB Headset Mic", as `record --device usb` finds it
+    res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "test", "hey_jarvis",
+                                   "--model", str(JARVIS), "--device", "nope"])
+    assert res.exit_code == 2 and "no microphone 'nope'" in res.stderr
+
+
+def test_cli_test_duration_and_no_detection(ws, mic):
+    mic(np.zeros(SAMPLE_RATE * 3, np.int16))
     res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "test", "hey_jarvis",
                                    "--model", str(JARVIS), "--duration", "2"])
     assert res.exit_code == 0, res.output
@@ -115,15 +132,22 @@ def test_cli_test_duration_and_no_detection(ws, session_audio, monkeypatch):
 
 
 def test_cli_test_without_microphone_suggests_eval(ws, monkeypatch):
-    def no_mic(device):
-        raise DeviceError("cannot open the default microphone: no device", live.FILES_HINT)
-
-    monkeypatch.setattr(live, "open_audio_source", no_mic)
+    monkeypatch.setattr(device_mod, "get_backend", lambda: FakeBackend(devices=[]))
     res = CliRunner().invoke(cli, ["--workspace", str(ws.root), "test", "hey_jarvis",
                                    "--model", str(JARVIS)])
     assert res.exit_code == 2
-    assert "error: cannot open the default microphone" in res.stderr
+    assert "error: no microphone" in res.stderr
     assert "easy-oww eval hey_jarvis --audio" in res.stderr and "Traceback" not in res.output
+
+
+def test_fake_stream_reads_its_takes_as_one_input():
+    stream = FakeBackend([np.arange(3, dtype=np.int16), np.arange(3, 5, dtype=np.int16),
+                          KeyboardInterrupt()]).open_input(None)
+    assert stream.read(4).tolist() == [0, 1, 2, 3]
+    assert stream.read(4).tolist() == [4]  # the audio before the interruption first
+    with pytest.raises(KeyboardInterrupt):
+        stream.read(4)
+    assert stream.read(4).size == 0  # then the input has ended
 
 
 def test_missing_sounddevice_or_portaudio_is_a_device_error(monkeypatch):

@@ -22,6 +22,8 @@ def fake_sounddevice(native_rate: int, refuse_16k: bool) -> types.ModuleType:
     sd: Any = types.ModuleType("sounddevice")
     sd.PortAudioError = PortAudioError
     sd.played = []
+    sd.opened = []
+    sd.stopped = 0
     devices = [
         {"name": "Speakers", "max_input_channels": 0, "default_samplerate": 48000.0},
         {"name": "Mic Array", "max_input_channels": 2, "default_samplerate": float(native_rate)},
@@ -49,6 +51,15 @@ def fake_sounddevice(native_rate: int, refuse_16k: bool) -> types.ModuleType:
             return self
 
         def __exit__(self, *exc: object) -> None:
+            return None
+
+        def start(self) -> None:
+            sd.opened.append(self.rate)
+
+        def stop(self) -> None:
+            sd.stopped += 1
+
+        def close(self) -> None:
             return None
 
         def read(self, frames: int) -> tuple[np.ndarray, bool]:
@@ -103,3 +114,20 @@ def test_recording_failure_is_a_device_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "sounddevice", sd)
     with pytest.raises(DeviceError, match="Device unavailable"):
         device_mod.open_input(2).record(0.5)
+
+
+@pytest.mark.parametrize("refuse_16k", [False, True])
+def test_read_is_one_continuous_capture_at_16k(monkeypatch: pytest.MonkeyPatch,
+                                               refuse_16k: bool) -> None:
+    """The live test's input: one stream opened once, 80 ms blocks at 16 kHz."""
+    sd = fake_sounddevice(48000, refuse_16k)
+    monkeypatch.setitem(sys.modules, "sounddevice", sd)
+    stream = device_mod.open_input(1)
+    blocks = [stream.read(FRAME_SAMPLES) for _ in range(10)]
+    stream.close()
+    assert sd.opened == [48000 if refuse_16k else SAMPLE_RATE] and sd.stopped == 1
+    assert all(b.dtype == np.int16 and b.shape == (FRAME_SAMPLES,) for b in blocks)
+    audio = np.concatenate(blocks).astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(audio[FRAME_SAMPLES:]))
+    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / (audio.size - FRAME_SAMPLES)
+    assert abs(peak_hz - 300) < 10  # the 300 Hz tone comes through (resampled when needed)

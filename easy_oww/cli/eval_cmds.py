@@ -3,64 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from easy_oww.audio.io import SUPPORTED_EXTENSIONS
 from easy_oww.cli.common import AppState, pass_state, progress_bars
-from easy_oww.errors import DeviceError, EasyOWWError
-from easy_oww.fsutil import atomic_write_json, read_json
-from easy_oww.project import Project, open_project
+from easy_oww.errors import DeviceError
+from easy_oww.project import open_project
 
-
-def _audio_in(folder: Path, what: str) -> list[Path]:
-    if not folder.is_dir():
-        raise EasyOWWError(f"{what} folder not found: {folder}", "give a folder of audio clips")
-    files = sorted(p for p in folder.rglob("*")
-                   if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
-                   and not p.name.startswith("._"))
-    if not files:
-        raise EasyOWWError(f"no audio files in {what} folder {folder}",
-                           f"put WAV/FLAC clips there ({', '.join(SUPPORTED_EXTENSIONS)})")
-    return files
-
-
-def _planned_clips(project: Project, split: str) -> list[Path]:
-    """Held-out clips the training pipeline made for evaluation (if it has run)."""
-    try:
-        data = read_json(project.paths.clips / "phase.json")
-        ws_root = project.paths.root.parent.parent
-        rel = data["summary"]["plan"]["splits"].get(split, [])
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
-    paths = [ws_root / p for p in rel]
-    return [p for p in paths if p.is_file()]
-
-
-def _model_path(project: Project, model: str | None) -> Path:
-    if model is not None:
-        return Path(model)
-    if not project.paths.model.is_file():
-        raise EasyOWWError(f"project '{project.name}' has no trained model yet",
-                           f"train it with `easy-oww train {project.name}`, or pass "
-                           "--model PATH (any openWakeWord .onnx model)")
-    return project.paths.model
-
-
-def _card_threshold(project: Project, model: Path) -> float | None:
-    if model.resolve() != project.paths.model.resolve():
-        return None
-    try:
-        value = read_json(project.paths.model_card_json).get("recommended_threshold")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) else None
+if TYPE_CHECKING:
+    from easy_oww.evaluate.result import EvalReport
 
 
 def _pct(v: float | None) -> str:
@@ -71,7 +27,7 @@ def _hours(h: float) -> str:
     return f"{h:.2f} h" if h >= 0.1 else f"{h * 60:.1f} min"
 
 
-def _report_table(r: Any) -> Table:
+def _report_table(r: EvalReport) -> Table:
     t = Table(title=f"evaluation of {Path(r.model).name}", show_header=False, box=None,
               padding=(0, 2))
     t.add_column(style="bold")
@@ -145,112 +101,31 @@ def eval_cmd(state: AppState, name: str, model: str | None, positives: Path | No
     own report, evaluation/eval-<model>-<data>.json (and .png); the model card and the
     project's results (used by `list` and `test`) stay train's.
     """
-    from easy_oww.pipeline.report import has_heldout_data
+    from easy_oww.pipeline.evaluate_project import EvalRequest, evaluate_project
 
     ws = state.open_workspace()
     project = open_project(ws, name)
-    model_path = _model_path(project, model)
-    from easy_oww.evaluate.detector import WakeWordModel
-
-    WakeWordModel(model_path)  # Contract 1 (one [batch, 1] score), before any slow step
-    custom = bool(positives or negatives or near_miss or audio) or builtin_audio is not None
-    if not custom and has_heldout_data(project.paths):
-        _eval_heldout(state, project, model_path, threshold, as_json)
-        return
-    if not custom and project.paths.model.is_file():
-        state.err.print("note: train's held-out data is incomplete (a run was stopped?), so "
-                        "these figures are not train's; `easy-oww train` completes it")
-    pos = _audio_in(positives, "positives") if positives else _planned_clips(project,
-                                                                           "eval_positive")
-    near = (_audio_in(near_miss, "near-miss") if near_miss
-            else _planned_clips(project, "eval_adversarial"))
-    neg = _audio_in(negatives, "negatives") if negatives else []
-    for p in audio:
-        if not p.is_file():
-            raise EasyOWWError(f"audio file not found: {p}", "check the --audio path")
-    use_builtin = builtin_audio if builtin_audio is not None else not audio
-    tag = _data_tag(positives, negatives, near_miss, audio, use_builtin)
-    report = _eval_files(state, project, model_path, pos, neg, near, audio, use_builtin,
-                         threshold, report_stem(model_path, tag))
-    result = report.to_json()
-    result.pop("det", None)  # the curve itself stays in the report file
-    if as_json:
-        click.echo(json.dumps(result, indent=2, default=str))
-        return
-    state.out.print(_report_table(report))
-    state.out.print(f"Report: {report.results_path}", highlight=False)
-    if not pos:
-        state.err.print("note: no positive clips, so no recall and no recommended threshold; "
-                        "pass --positives DIR (or run `easy-oww train` first)")
-
-
-def _eval_files(state: AppState, project: Project, model_path: Path, pos: list[Path],
-                neg: list[Path], near: list[Path], audio: Sequence[Path], use_builtin: bool,
-                threshold: float | None, stem: str) -> Any:
-    from easy_oww.evaluate.report import run_eval
-    from easy_oww.negative_audio import cached_long_audio, ensure_negative_audio
-    from easy_oww.pipeline.negatives import test_audio_seed
-
-    ws, cfg = state.open_workspace(), project.config
+    request = EvalRequest(Path(model) if model else None, positives, negatives, near_miss,
+                          tuple(audio), builtin_audio, threshold)
     with progress_bars(state) as progress:
-        long: list[Any] = [cached_long_audio(p, ws.cache / "eval_audio") for p in audio]
-        data: dict[str, Any] = {}
-        if use_builtin:
-            na = ensure_negative_audio(ws, hours=cfg.evaluation.negative_hours,
-                                       seed=test_audio_seed(cfg.seed),
-                                       exclude=cfg.wake_word, progress=progress,
-                                       include_dipco=True)
-            long += list(na.parts)
-            data["negative_audio"] = na.describe()
-        return run_eval(model_path, positives=pos, negatives=neg, long_audio=long,
-                        config=cfg.evaluation, near_miss=near,
-                        out_dir=project.paths.evaluation, threshold=threshold,
-                        wake_word=cfg.wake_word, data=data, progress=progress, stem=stem)
-
-
-def report_stem(model_path: Path, data: str) -> str:
-    """``eval-<model stem>-<data>``: the name of an evaluation's own report files."""
-    return f"eval-{_slug(model_path.stem)}-{data}"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:60] or "model"
-
-
-def _data_tag(positives: Path | None, negatives: Path | None, near_miss: Path | None,
-              audio: Sequence[Path], builtin: bool) -> str:
-    """"builtin" for the defaults of an untrained project ("clips" without the built-in
-    audio), else the first folder's or file's name and a short hash of the paths given
-    (another folder of the same name gets another report)."""
-    from easy_oww.fsutil import stable_hash
-
-    given = [p for p in (positives, negatives, near_miss, *audio) if p is not None]
-    if not given:
-        return "builtin" if builtin else "clips"
-    key = stable_hash([str(p.resolve()) for p in given] + [builtin])[:6]
-    return f"{_slug(given[0].stem)}-{key}"
-
-
-def _eval_heldout(state: AppState, project: Project, model_path: Path,
-                  threshold: float | None, as_json: bool) -> None:
-    """train's evaluation, again: same held-out clips, voices and test audio."""
-    from easy_oww.pipeline.report import rescore_project, save_det_plot
-
-    ws = state.open_workspace()
-    result, det = rescore_project(ws, project.paths, project.config, model_path, threshold)
-    out = project.paths.evaluation / f"{report_stem(model_path, 'heldout')}.json"
-    result["report_path"] = str(out)
-    atomic_write_json(out, {**result, "det": det.to_json()})
-    save_det_plot(det, out.with_suffix(".png"), project.config.wake_word)
+        done = evaluate_project(ws, project, request, progress=progress)
+    r = done.report
     if as_json:
+        result = r.to_json()
+        result.pop("det", None)  # the curve itself stays in the report file
         click.echo(json.dumps(result, indent=2, default=str))
-        return
-    state.out.print(f"Evaluation of {model_path.name} on train's held-out data "
-                    f"(threshold {result['threshold']:.3f}, {result['threshold_source']}):",
-                    highlight=False)
-    for line in result["quality"]:
-        state.out.print(line, highlight=False)
-    state.out.print(f"Report: {out}", highlight=False)
+    elif done.heldout:
+        state.out.print(f"Evaluation of {Path(r.model).name} on train's held-out data "
+                        f"(threshold {r.threshold:.3f}, {r.threshold_source}):",
+                        highlight=False)
+        for line in r.quality:
+            state.out.print(line, highlight=False)
+        state.out.print(f"Report: {r.results_path}", highlight=False)
+    else:
+        state.out.print(_report_table(r))
+        state.out.print(f"Report: {r.results_path}", highlight=False)
+    for note in done.notes:
+        state.err.print(f"note: {note}")
 
 
 @click.command("test")
@@ -271,14 +146,17 @@ def test_cmd(state: AppState, name: str, duration: float, threshold: float | Non
     Ctrl-C ends the test early and still prints the summary.
     """
     from easy_oww.evaluate import live
+    from easy_oww.evaluate.card import card_threshold
     from easy_oww.evaluate.detector import Detector
+    from easy_oww.pipeline.evaluate_project import model_path as project_model
 
     ws = state.open_workspace()
     project = open_project(ws, name)
     ev = project.config.evaluation
-    model_path = _model_path(project, model)
-    t = threshold if threshold is not None else (_card_threshold(project, model_path)
-                                                 or ev.threshold)
+    model_path = project_model(project, Path(model) if model else None)
+    card = (card_threshold(project.paths.model_card_json)
+            if model_path.resolve() == project.paths.model.resolve() else None)
+    t = threshold if threshold is not None else (card or ev.threshold)
     detector = Detector(model_path, threshold=t, patience=ev.patience, debounce_s=ev.debounce_s)
     dev: str | int | None = device if device is not None else project.config.audio_device
     if isinstance(dev, str) and dev.strip().isdigit():

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.table import Table
 
 from easy_oww.cli.common import AppState, pass_state, progress_bars
 from easy_oww.config import Preset
+
+if TYPE_CHECKING:
+    from easy_oww.evaluate.result import EvalReport
 
 
 @click.command("train")
@@ -18,17 +23,16 @@ from easy_oww.config import Preset
               help="Where to train (auto: CUDA when PyTorch sees a GPU; default: the "
                    "config's training.device, auto unless changed).")
 @click.option("--force", is_flag=True, help="Redo every phase, even those already done.")
-@click.option("--resume", is_flag=True,
-              help="Continue a stopped run (the default: finished phases are skipped, "
-                   "feature shards and checkpoints are kept).")
 @pass_state
-def train_cmd(state: AppState, name: str, preset: str | None, device: str | None, force: bool,
-              resume: bool) -> None:
-    """Train project NAME: clips, features, training, export, evaluation."""
+def train_cmd(state: AppState, name: str, preset: str | None, device: str | None,
+              force: bool) -> None:
+    """Train project NAME: clips, features, training, export, evaluation.
+
+    A stopped run continues where it stopped: finished phases are skipped, feature shards
+    and checkpoints are kept (--force redoes everything).
+    """
     from easy_oww.pipeline import run_train
 
-    if force and resume:
-        raise click.UsageError("--force and --resume contradict each other; pick one")
     ws = state.open_workspace()
 
     def announce(seconds: float) -> None:
@@ -43,43 +47,27 @@ def train_cmd(state: AppState, name: str, preset: str | None, device: str | None
     table.add_column("time", justify="right")
     table.add_column("result")
     for p in report.phases:
-        table.add_row(p.name, "cached" if p.skipped else f"{p.seconds:.1f} s", _describe(p))
+        table.add_row(p.name, "cached" if p.skipped else f"{p.seconds:.1f} s",
+                      p.result.describe())
     table.add_row("total", f"{report.seconds:.1f} s", "")
     state.out.print(table)
-    m = report.metrics
-    nm = m.get("near_miss_false_accept_rate")
+    r = report.evaluation
     state.out.print(f"Model: {report.model_path}")
     if report.tflite_path is not None:
         state.out.print(f"TFLite model (Home Assistant): {report.tflite_path}")
     state.out.print(f"Model card: {report.card_path}")
-    quality = m.get("quality") or [
-        f"Held-out evaluation at threshold {m['threshold']:.3f}: recall {m['recall']:.3f} "
-        f"on {m['positives']} noisy, reverberant clips from unseen voices; "
-        f"{m['fp_per_hour']:.2f} false positives/hour on {m['negative_hours']:.2f} h of "
-        f"negative audio" + ("" if nm is None else f"; near-miss phrases fire {nm:.1%}")]
-    for line in quality:
+    for line in r.quality or _fallback_quality(r):
         state.out.print(line, highlight=False)
-    if not m.get("meets_target", True):
-        state.out.print(f"[yellow]The target of {m['target_fp_per_hour']} false positives/hour "
+    if r.meets_target is False:
+        state.out.print(f"[yellow]The target of {r.target_fp_per_hour} false positives/hour "
                         "is not met: record your voice (easy-oww record), use the standard "
                         "preset, or download datasets (easy-oww download).[/yellow]")
 
 
-def _describe(p) -> str:  # type: ignore[no-untyped-def]
-    s = p.summary
-    if p.name == "clips" and "counts" in s:
-        return ", ".join(f"{k} {v}" for k, v in s["counts"].items() if v)
-    if p.name == "features" and "counts" in s:
-        return f"{sum(s['counts'].values())} windows"
-    if p.name == "negative audio" and "test_hours" in s:
-        return f"{s['val_hours']:.2f} h validation + {s['test_hours']:.2f} h test"
-    if p.name == "training" and "selected_step" in s:
-        return (f"step {s['selected_step']}, validation recall {s['val_recall']:.3f} at "
-                f"{s['val_fp_per_hour']:.2f} FP/h")
-    if p.name == "export" and "bytes" in s:
-        tfl = s.get("tflite")
-        return f"{s['bytes'] / 1024:.0f} KiB ONNX" + (
-            f", {tfl['bytes'] / 1024:.0f} KiB TFLite" if tfl else "")
-    if p.name == "evaluation" and "recall" in s:
-        return f"recall {s['recall']:.3f}, {s['fp_per_hour']:.2f} FP/h"
-    return ""
+def _fallback_quality(r: EvalReport) -> list[str]:
+    """The held-out figures in one sentence, for reports without quality lines."""
+    nm = r.near_miss_false_accept_rate
+    return [f"Held-out evaluation at threshold {r.threshold:.3f}: recall {r.recall or 0.0:.3f} "
+            f"on {r.n_positive} noisy, reverberant clips from unseen voices; "
+            f"{r.fp_per_hour or 0.0:.2f} false positives/hour on {r.negative_hours:.2f} h of "
+            f"negative audio" + ("" if nm is None else f"; near-miss phrases fire {nm:.1%}")]

@@ -32,18 +32,18 @@ import numpy as np
 
 from easy_oww.contract import EMBEDDING_DIM, FRAME_MS, FRAME_SAMPLES
 from easy_oww.errors import EasyOWWError, ModelContractError
-from easy_oww.evaluate import metrics
+from easy_oww.evaluate import metrics, windows
+from easy_oww.evaluate.windows import WARMUP_FRAMES
 
 if TYPE_CHECKING:
     from easy_oww.features.frontend import FrontEnd
 
 log = logging.getLogger(__name__)
 
-WARMUP_FRAMES = 5
-"""openWakeWord returns 0.0 for the first 5 predictions of a stream; so do we."""
+__all__ = ["WARMUP_FRAMES", "Detection", "Detector", "WakeWordModel", "check_contract",
+           "score_audio", "score_features", "silence_features"]
 
 _WINDOW_BATCH = 512
-_SCORE_BLOCK = 4096
 
 
 def default_frontend() -> FrontEnd:
@@ -260,20 +260,10 @@ def score_features(model: WakeWordModel, features: np.ndarray,
 
     `features` is `easy_oww.features.streaming.stream_embeddings(audio)`; `history` is the
     silence the stream's buffer starts with (`silence_features`). Frame k's score is the
-    model on the N embeddings ending at frame k; the first 5 are 0.0 as in openWakeWord.
+    model on the N embeddings ending at frame k; the first 5 are 0.0 as in openWakeWord
+    (`easy_oww.evaluate.windows.score_stream`).
     """
-    feats = np.asarray(features, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-    if feats.shape[0] == 0:
-        return np.zeros(0, dtype=np.float32)
-    n = model.n_frames
-    hist = np.asarray(history, dtype=np.float32).reshape(-1, EMBEDDING_DIM)
-    padded = np.concatenate([hist[hist.shape[0] - (n - 1):], feats]) if n > 1 else feats
-    windows = np.lib.stride_tricks.sliding_window_view(padded, n, axis=0).transpose(0, 2, 1)
-    scores = np.empty(feats.shape[0], dtype=np.float32)
-    for i in range(0, scores.size, _SCORE_BLOCK):
-        scores[i:i + _SCORE_BLOCK] = model.score_windows(windows[i:i + _SCORE_BLOCK])
-    scores[:WARMUP_FRAMES] = 0.0
-    return scores
+    return windows.score_stream(model, features, history=history)
 
 
 def score_audio(model: WakeWordModel, audio: np.ndarray, *,

@@ -1,9 +1,10 @@
 """Live microphone test: read 80 ms frames from an audio source, detect, summarise.
 
-The source is a small Protocol (`AudioSource`) made by `open_audio_source`; the real one
-uses ``sounddevice`` (extra ``mic``), imported only here. Tests and other front ends pass
-their own source (a file, a fake stream). No microphone or no PortAudio library is a
-one-line `DeviceError` suggesting ``easy-oww eval`` with recorded files.
+The source is a small Protocol (`AudioSource`) made by `open_audio_source`: an input
+stream of `easy_oww.recording.device` (``sounddevice``, extra ``mic``; tests use the fake
+backend of `easy_oww.recording.fake`). Other front ends pass their own source (a file, a
+fake stream). No microphone or no PortAudio library is a one-line `DeviceError`
+suggesting ``easy-oww eval`` with recorded files.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from easy_oww.contract import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
+from easy_oww.contract import FRAME_MS, FRAME_SAMPLES
 from easy_oww.errors import DeviceError
 from easy_oww.evaluate.detector import Detection, Detector
+
+if TYPE_CHECKING:
+    from easy_oww.recording.device import AudioBackend
 
 log = logging.getLogger(__name__)
 
@@ -35,51 +39,19 @@ class AudioSource(Protocol):
     def close(self) -> None: ...
 
 
-class SoundDeviceSource:
-    """The microphone through sounddevice/PortAudio, 16 kHz mono int16, 80 ms blocks."""
+def open_audio_source(device: str | int | None = None, *,
+                      backend: AudioBackend | None = None) -> AudioSource:
+    """The microphone `device` (index or part of a name; None: the default) opened through
+    `easy_oww.recording.device`, the backend `record` uses too (tests pass a fake one)."""
+    from easy_oww.recording import device as device_mod
 
-    def __init__(self, device: str | int | None = None) -> None:
-        sd = _import_sounddevice()
-        try:
-            self._stream: Any = sd.InputStream(samplerate=SAMPLE_RATE, channels=1,
-                                               dtype="int16", blocksize=FRAME_SAMPLES,
-                                               device=device)
-            self._stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            what = f"microphone {device!r}" if device is not None else "the default microphone"
-            raise DeviceError(f"cannot open {what}: {exc}", FILES_HINT) from None
-        self.overflows = 0
-
-    def read(self, frames: int) -> np.ndarray:
-        data, overflowed = self._stream.read(frames)
-        if overflowed:
-            self.overflows += 1
-        return np.asarray(data, dtype=np.int16).reshape(-1)
-
-    def close(self) -> None:
-        try:
-            self._stream.stop()
-        finally:
-            self._stream.close()
-
-
-def _import_sounddevice() -> Any:
     try:
-        import sounddevice
-    except ImportError:
-        raise DeviceError("the live test needs the 'sounddevice' package (extra 'mic')",
-                          "pip install 'easy-oww[mic]', or " + FILES_HINT) from None
-    except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
-        from easy_oww.recording.device import portaudio_hint
-
-        raise DeviceError(f"no PortAudio library for the microphone ({exc})",
-                          portaudio_hint(FILES_HINT)) from None
-    return sounddevice
-
-
-def open_audio_source(device: str | int | None = None) -> AudioSource:
-    """The default factory: the microphone `device` (index or name; None = default)."""
-    return SoundDeviceSource(device)
+        be = backend or device_mod.get_backend()
+        info = device_mod.resolve_device(be.list_devices(), device)
+        return be.open_input(info.index if info is not None else None)
+    except DeviceError as exc:  # the live test suggests recorded files instead of `import`
+        raise DeviceError(exc.message, (exc.hint or "").replace(device_mod.IMPORT_INSTEAD,
+                                                                FILES_HINT)) from None
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ added when it has been downloaded (`easy-oww download dipco`).
 
 Modules: `sentences` (what is said, by which voices), `chunks` (making the audio, in
 worker processes), `streams` (cached embedding streams of files, DiPCo), `generate` (the
-entry function and its cache). The result types, `LongAudio` and `NegativeAudio`, live in
-`easy_oww.evaluate.long_audio`, beside the evaluation that reads them.
+entry function and its cache), `types` (`LongAudio`, `NegativeAudio`: what the stage hands
+on; evaluation reads such streams through its own `FeatureSource` protocol, so it never
+imports this stage).
 """
 
-from easy_oww.evaluate.long_audio import LongAudio, NegativeAudio
 from easy_oww.negative_audio.chunks import make_chunk
 from easy_oww.negative_audio.generate import (
     CHUNK_SECONDS,
@@ -45,6 +45,7 @@ from easy_oww.negative_audio.streams import (
     dipco_parts,
     one_device_per_session,
 )
+from easy_oww.negative_audio.types import LongAudio, NegativeAudio
 
 __all__ = ["CHUNK_SECONDS", "FALLBACK_SENTENCES", "HOLDOUT_FRACTION", "MANIFEST",
            "MIN_SENTENCES", "SENTENCES_PER_HOUR", "VERSION", "LongAudio", "NegativeAudio",

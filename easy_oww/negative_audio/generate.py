@@ -16,7 +16,6 @@ import numpy as np
 
 from easy_oww.audio.io import save_wav
 from easy_oww.contract import FRAME_SAMPLES, SAMPLE_RATE
-from easy_oww.evaluate.long_audio import LongAudio, NegativeAudio
 from easy_oww.fsutil import atomic_write_bytes, atomic_write_json, read_json, stable_hash
 from easy_oww.negative_audio.chunks import chunk_results, pool_size
 from easy_oww.negative_audio.sentences import (
@@ -26,6 +25,7 @@ from easy_oww.negative_audio.sentences import (
     negative_texts,
 )
 from easy_oww.negative_audio.streams import VERSION, dipco_parts, npy_bytes
+from easy_oww.negative_audio.types import LongAudio, NegativeAudio
 from easy_oww.progress import ProgressFn
 from easy_oww.workspace import Workspace
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from easy_oww.audio.io import load_audio
 from easy_oww.contract import FRAME_SAMPLES, SAMPLE_RATE
-from easy_oww.evaluate.long_audio import LongAudio
 from easy_oww.fsutil import atomic_write_bytes, stable_hash
+from easy_oww.negative_audio.types import LongAudio
 from easy_oww.progress import ProgressFn
 from easy_oww.workspace import Workspace
 

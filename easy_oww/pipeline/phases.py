@@ -6,7 +6,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,6 @@ from easy_oww.fsutil import atomic_write_json, read_json
 log = logging.getLogger(__name__)
 
 MANIFEST = "phase.json"
-
-
-@dataclass
-class PhaseState:
-    """What a phase knows on entry: whether it may skip, and where it records."""
-
-    name: str
-    directory: Path
-    key: str
-    skipped: bool = False
-    summary: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 def load_manifest(directory: Path) -> dict[str, Any] | None:

@@ -16,16 +16,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from easy_oww import fsutil
 from easy_oww.compute import resolve_device
 from easy_oww.config import Preset, ProjectConfig, save_config, with_preset
 from easy_oww.errors import EasyOWWError
+from easy_oww.evaluate.result import EvalReport
 from easy_oww.fsutil import disk_space, require_free_space, stable_hash
 from easy_oww.pipeline import phases
 from easy_oww.pipeline.clips import ClipPlan, clips_key, make_clips
 from easy_oww.pipeline.estimate import estimate_seconds
+from easy_oww.pipeline.results import (
+    ClipsResult,
+    Evaluation,
+    ExportedModel,
+    FeaturesResult,
+    NegativeStreams,
+    PhaseResult,
+    TrainedModel,
+)
 from easy_oww.progress import ProgressFn
 from easy_oww.project import open_project
 from easy_oww.workspace import ProjectPaths, Workspace
@@ -34,13 +44,22 @@ log = logging.getLogger(__name__)
 
 PHASES = ("clips", "features", "negative audio", "training", "export", "evaluation")
 
+R = TypeVar("R", bound=PhaseResult)
+
 
 @dataclass(frozen=True)
 class PhaseTiming:
+    """One phase of a run: how long it took (0 when skipped) and its typed result."""
+
     name: str
     seconds: float
     skipped: bool
-    summary: dict[str, Any] = field(default_factory=dict)
+    result: PhaseResult
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The result as the phase's manifest records it."""
+        return self.result.to_json()
 
 
 @dataclass(frozen=True)
@@ -51,13 +70,18 @@ class TrainReport:
     model_path: Path
     card_path: Path
     phases: tuple[PhaseTiming, ...]
-    metrics: dict[str, Any]
+    evaluation: EvalReport
     expected_seconds: float
     tflite_path: Path | None = None  # None when the TFLite exporter is not installed
 
     @property
     def seconds(self) -> float:
         return sum(p.seconds for p in self.phases)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The evaluation report as ``test_results.json`` holds it."""
+        return self.evaluation.to_json()
 
 
 @dataclass
@@ -70,27 +94,29 @@ class _Run:
     progress: ProgressFn | None
     timings: list[PhaseTiming] = field(default_factory=list)
 
-    def phase(self, name: str, directory: Path, key_data: Any,
-              body: Callable[[], dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-        """Run `body` unless `directory` records a completed run with the same key."""
+    def phase(self, name: str, directory: Path, key_data: Any, body: Callable[[], R],
+              load: Callable[[dict[str, Any]], R]) -> tuple[str, R]:
+        """Run `body` unless `directory` records a completed run with the same key; then
+        its recorded result is read back with `load`."""
         key = stable_hash(key_data)
         directory.mkdir(parents=True, exist_ok=True)
         done = None if self.force else phases.is_complete(directory, key)
         if done is not None:
             log.info("%s: up to date, skipped", name)
-            self.timings.append(PhaseTiming(name, 0.0, True, done))
-            return key, done
+            result = load(done)
+            self.timings.append(PhaseTiming(name, 0.0, True, result))
+            return key, result
         previous = phases.load_manifest(directory)
         phases.invalidate(directory)
         if self.force or (previous is not None and previous.get("key") != key):
             _clear(directory)  # outputs of another configuration: start afresh
         log.info("%s: running", name)
         start = time.perf_counter()
-        summary = body()
+        result = body()
         seconds = time.perf_counter() - start
-        phases.record_complete(directory, key, summary, seconds)
-        self.timings.append(PhaseTiming(name, seconds, False, summary))
-        return key, summary
+        phases.record_complete(directory, key, result.to_json(), seconds)
+        self.timings.append(PhaseTiming(name, seconds, False, result))
+        return key, result
 
 
 def _clear(directory: Path) -> None:
@@ -164,10 +190,11 @@ def _run_phases(run: _Run, announce: Callable[[float], None] | None) -> TrainRep
     neg_key, _ = _negatives_phase(run)
     train_key, trained = _training_phase(run, (feat_key, neg_key))
     export_key, exported = _export_phase(run, train_key)
-    _, metrics = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan, feat)
-    tflite = (exported.get("tflite") or {}).get("path")
+    _, evaluation = _evaluation_phase(run, (export_key, feat_key, neg_key), trained, plan,
+                                      feat)
+    tflite = exported.tflite.path if exported.tflite else None
     return TrainReport(paths.name, config.wake_word, config.preset.value, paths.model,
-                       paths.model_card_json, tuple(run.timings), metrics, expected,
+                       paths.model_card_json, tuple(run.timings), evaluation.report, expected,
                        Path(tflite) if tflite else None)
 
 
@@ -181,15 +208,15 @@ def _record_preset(paths: ProjectPaths, config: ProjectConfig) -> None:
 # --- phases -------------------------------------------------------------------------------
 
 def _clips_phase(run: _Run) -> ClipPlan:
-    holder: dict[str, ClipPlan] = {}
+    root = run.ws.root
 
-    def body() -> dict[str, Any]:
+    def body() -> ClipsResult:
         plan = make_clips(run.config, run.ws, run.paths, progress=run.progress)
-        holder["plan"] = plan
-        return {"counts": plan.counts(), "plan": plan.to_json(run.ws.root)}
+        return ClipsResult(plan, root, plan.counts())
 
-    _, summary = run.phase("clips", run.paths.clips, clips_key(run.config, run.ws, run.paths), body)
-    plan = holder.get("plan") or ClipPlan.from_json(summary["plan"], run.ws.root)
+    _, result = run.phase("clips", run.paths.clips, clips_key(run.config, run.ws, run.paths),
+                          body, lambda d: ClipsResult.from_json(d, root))
+    plan = result.plan
     missing = [p for ps in plan.splits.values() for p in ps if not p.is_file()]
     if missing:  # the TTS cache was cleaned since: make the clips again
         log.info("clips: %d cached clips are missing, making them again", len(missing))
@@ -197,7 +224,7 @@ def _clips_phase(run: _Run) -> ClipPlan:
     return plan
 
 
-def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, dict[str, Any]]:
+def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, FeaturesResult]:
     from easy_oww.pipeline.featurize import make_features
 
     c = run.config
@@ -205,14 +232,14 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, dict[str, Any]]:
            "clip_duration": c.clips.clip_duration, "seed": c.seed,
            "real_weight": c.clips.real_positive_weight, "version": 3}
 
-    def body() -> dict[str, Any]:
+    def body() -> FeaturesResult:
         s = make_features(c, run.ws, run.paths, plan, device=run.device, progress=run.progress)
-        return {"counts": s.counts, "window_samples": s.window_samples, "sources": s.sources}
+        return FeaturesResult(s.counts, s.window_samples, s.sources)
 
-    return run.phase("features", run.paths.features, key, body)
+    return run.phase("features", run.paths.features, key, body, FeaturesResult.from_json)
 
 
-def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
+def _negatives_phase(run: _Run) -> tuple[str, NegativeStreams]:
     """Long negative audio (held-out voices, noise): validation part and test part."""
     from easy_oww.negative_audio import VERSION as AUDIO_VERSION
     from easy_oww.pipeline.negatives import negative_streams, validation_hours
@@ -226,11 +253,12 @@ def _negatives_phase(run: _Run) -> tuple[str, dict[str, Any]]:
            "real_speech": files_key(run.config, run.ws), "version": 6}
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
-                     lambda: negative_streams(run.ws, run.config, directory,
-                                              progress=run.progress))
+                     lambda: NegativeStreams.from_json(negative_streams(
+                         run.ws, run.config, directory, progress=run.progress)),
+                     NegativeStreams.from_json)
 
 
-def _training_phase(run: _Run, upstream: tuple[str, str]) -> tuple[str, dict[str, Any]]:
+def _training_phase(run: _Run, upstream: tuple[str, str]) -> tuple[str, TrainedModel]:
     from easy_oww.pipeline.learn import train_model
 
     c = run.config
@@ -238,28 +266,32 @@ def _training_phase(run: _Run, upstream: tuple[str, str]) -> tuple[str, dict[str
            "evaluation": c.evaluation.model_dump(mode="json"), "seed": c.seed,
            "precomputed": _precomputed_id(run.ws), "version": 1}
     return run.phase("training", run.paths.training, key,
-                     lambda: train_model(run.ws, run.paths, c, device=run.device,
-                                         progress=run.progress))
+                     lambda: TrainedModel.from_json(train_model(
+                         run.ws, run.paths, c, device=run.device, progress=run.progress)),
+                     TrainedModel.from_json)
 
 
-def _export_phase(run: _Run, train_key: str) -> tuple[str, dict[str, Any]]:
+def _export_phase(run: _Run, train_key: str) -> tuple[str, ExportedModel]:
     from easy_oww.pipeline.exporting import export_model
     from easy_oww.training import tflite
 
     # installing the TFLite exporter later makes the next `train` write the .tflite file
     key = {"training": train_key, "tflite": tflite.available(), "version": 2}
-    return run.phase("export", run.paths.models, key, lambda: export_model(run.paths))
+    return run.phase("export", run.paths.models, key,
+                     lambda: ExportedModel.from_json(export_model(run.paths)),
+                     ExportedModel.from_json)
 
 
-def _evaluation_phase(run: _Run, upstream: tuple[str, ...], trained: dict[str, Any],
-                      plan: ClipPlan, feat: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _evaluation_phase(run: _Run, upstream: tuple[str, ...], trained: TrainedModel,
+                      plan: ClipPlan, feat: FeaturesResult) -> tuple[str, Evaluation]:
     from easy_oww.pipeline.report import evaluate_model
 
     key = {"upstream": upstream, "evaluation": run.config.evaluation.model_dump(mode="json"),
            "version": 1}
     return run.phase("evaluation", run.paths.evaluation, key,
-                     lambda: evaluate_model(run.ws, run.paths, run.config, trained, plan, feat,
-                                            timings=run.timings))
+                     lambda: Evaluation(evaluate_model(run.ws, run.paths, run.config, trained,
+                                                       plan, feat)),
+                     Evaluation.from_json)
 
 
 def _precomputed_id(ws: Workspace) -> Any:

@@ -58,6 +58,11 @@ class InputStream(Protocol):
         """Record `seconds` of mono int16 audio at `samplerate`; Ctrl-C propagates."""
         ...
 
+    def read(self, frames: int) -> np.ndarray:
+        """The next `frames` samples (int16, mono, at `samplerate`) of one continuous
+        capture, started on the first call; fewer or none when the input has ended."""
+        ...
+
     def play(self, audio: np.ndarray) -> None:
         """Play int16 `audio` and wait until it has finished."""
         ...
@@ -155,6 +160,9 @@ class _SoundDeviceStream:
         self.device = device
         self.samplerate = samplerate
         self._native = samplerate
+        self._live: Any = None  # the continuous capture of `read`
+        self._resampler: Any = None
+        self._pending = np.zeros(0, dtype=np.int16)
         try:
             sd.check_input_settings(device=device, channels=1, dtype="int16",
                                     samplerate=samplerate)
@@ -190,6 +198,44 @@ class _SoundDeviceStream:
                                       self.samplerate))
         return audio
 
+    def read(self, frames: int) -> np.ndarray:
+        if self._live is None:
+            self._open_live()
+        try:
+            while self._pending.size < frames:
+                data, _overflow = self._live.read(max(1, frames * self._native
+                                                      // self.samplerate))
+                block = np.asarray(data, dtype=np.int16).reshape(-1)
+                if self._resampler is not None:
+                    from easy_oww.audio.io import to_int16
+
+                    block = to_int16(self._resampler.resample_chunk(
+                        block.astype(np.float32) / 32768.0))
+                self._pending = np.concatenate([self._pending, block])
+        except self._sd.PortAudioError as exc:
+            raise DeviceError(f"reading the microphone failed on device {self.device}: {exc}",
+                              "check the microphone, or choose another with --device") from None
+        out, self._pending = self._pending[:frames], self._pending[frames:]
+        return out
+
+    def _open_live(self) -> None:
+        block = max(1, FRAME_SAMPLES * self._native // SAMPLE_RATE)
+        try:
+            self._live = self._sd.InputStream(samplerate=self._native, channels=1,
+                                              dtype="int16", device=self.device,
+                                              blocksize=block)
+            self._live.start()
+        except (self._sd.PortAudioError, ValueError) as exc:
+            what = (f"microphone {self.device}" if self.device is not None
+                    else "the default microphone")
+            raise DeviceError(f"cannot open {what}: {exc}",
+                              "check the microphone, or choose another with --device") from None
+        if self._native != self.samplerate:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(self._native, self.samplerate, 1,
+                                                  dtype="float32", quality="HQ")
+
     def play(self, audio: np.ndarray) -> None:
         try:
             self._sd.play(np.asarray(audio, dtype=np.int16), self.samplerate)
@@ -198,6 +244,13 @@ class _SoundDeviceStream:
             log.warning("playback failed: %s", exc)
 
     def close(self) -> None:
+        live, self._live = self._live, None
+        if live is not None:
+            try:
+                live.stop()
+                live.close()
+            except Exception as exc:  # noqa: BLE001 - closing must not mask the real error
+                log.debug("closing the microphone stream failed: %s", exc)
         try:
             self._sd.stop()
         except Exception as exc:  # noqa: BLE001 - closing must not mask the real error

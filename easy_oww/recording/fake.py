@@ -1,7 +1,8 @@
 """A fake audio backend and generated test signals (no audio hardware needed).
 
 `FakeBackend` hands out a scripted sequence of takes: arrays are returned as recorded
-audio, exceptions (e.g. KeyboardInterrupt) are raised mid-take. Used by the tests and
+audio (or, through `read`, as one continuous input), exceptions (e.g. KeyboardInterrupt)
+are raised mid-take. Used by the tests and
 useful for trying the recording flow on a machine without a microphone.
 """
 
@@ -66,6 +67,7 @@ class FakeStream:
     played: list[np.ndarray] = field(default_factory=list)
     recorded: int = 0
     closed: bool = False
+    _tape: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
 
     def record(self, seconds: float, on_level: LevelFn | None = None) -> np.ndarray:
         if not self.script:
@@ -81,6 +83,21 @@ class FakeStream:
             for i in range(0, len(audio), FRAME_SAMPLES):
                 on_level(level_dbfs(audio[i:i + FRAME_SAMPLES]))
         return audio
+
+    def read(self, frames: int) -> np.ndarray:
+        """The scripted takes as one continuous input: an exception is raised once the
+        audio before it has been read; empty once the script has ended."""
+        while self._tape.size < frames and self.script:
+            item = self.script[0]
+            if isinstance(item, BaseException):
+                if self._tape.size:
+                    break  # hand out the audio before it first
+                self.script.pop(0)
+                raise item
+            self.script.pop(0)
+            self._tape = np.concatenate([self._tape, np.asarray(item, np.int16).reshape(-1)])
+        out, self._tape = self._tape[:frames], self._tape[frames:]
+        return out
 
     def play(self, audio: np.ndarray) -> None:
         self.played.append(np.asarray(audio))

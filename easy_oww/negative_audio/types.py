@@ -1,9 +1,8 @@
-"""Long audio as evaluation sees it: named embedding streams cached on disk.
+"""What the negative-audio stage hands on: named embedding streams cached on disk.
 
 `LongAudio` is one long recording with its cached embedding stream; `NegativeAudio` is a
-set of them, as `easy_oww.negative_audio` makes (generated chunks, DiPCo sessions). The
-types live here, with their consumer, so that evaluation never imports the stage that
-makes the audio.
+set of them (generated chunks, DiPCo sessions). Evaluation reads them through the
+`FeatureSource` protocol of `easy_oww.evaluate.report` and never imports this stage.
 """
 
 from __future__ import annotations
