@@ -1,8 +1,10 @@
 """Worker processes that die with their parent, and runs that stop cleanly on a signal.
 
 Every process pool in easy-oww (feature extraction, TTS, negative audio, ensemble
-members) starts its workers here, with the spawn start method (shared/DESIGN.md,
-Contract 3), and each worker's initializer first runs `worker_init`:
+members) is one call of `ordered_map`: cores counted by `worker_count`, results in task
+order, a bounded number of tasks in flight, one error policy. Its workers start here,
+with the spawn start method (shared/DESIGN.md, Contract 3), and each worker's initializer
+first runs `worker_init`:
 
 - it arms parent-death detection: on Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (the
   kernel kills the worker the moment its parent dies, even by ``kill -9``), and
@@ -24,7 +26,6 @@ released, finished work kept); the CLI turns it into one line and exit code 128 
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
 import ctypes
 import ctypes.util
@@ -204,34 +205,6 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], *, workers: int,
                 yield window.popleft().get()
         while window:
             yield window.popleft().get()
-
-
-@contextlib.contextmanager
-def process_executor(n: int, initializer: Initializer | None = None,
-                     initargs: tuple[Any, ...] = ()) -> Iterator[cf.ProcessPoolExecutor]:
-    """A spawn `ProcessPoolExecutor` whose workers die with this process. A clean exit
-    waits for the work; an exception (Ctrl-C, `Stopped`) cancels it and ends the workers
-    at once instead of letting them finish their tasks."""
-    pool = cf.ProcessPoolExecutor(n, mp_context=spawn_context(), initializer=worker_init,
-                                  initargs=(os.getpid(), initializer, initargs))
-    try:
-        yield pool
-    except BaseException:
-        terminate_executor(pool)
-        raise
-    pool.shutdown(wait=True)
-
-
-def terminate_executor(pool: cf.ProcessPoolExecutor, timeout_s: float = 5.0) -> None:
-    """Cancel pending work and end the executor's worker processes now."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        with contextlib.suppress(Exception):
-            p.terminate()
-    for p in procs:
-        with contextlib.suppress(Exception):
-            p.join(timeout_s)
 
 
 # -- the parent side: stop signals --------------------------------------------------------

@@ -1,8 +1,8 @@
 """Worker pools die with their parent; SIGTERM, SIGHUP and Ctrl-C stop a command cleanly.
 
 A small CLI command (`nap`, registered by the script below) starts two workers through
-`easy_oww.parallel` (a multiprocessing Pool or a ProcessPoolExecutor, the two kinds the
-pipeline uses) that record their pid and then sleep; the test then kills or signals the
+`easy_oww.parallel` (`ordered_map`, the pool map every pipeline pool uses, or a bare
+`process_pool`) that record their pid and then sleep; the test then kills or signals the
 run and checks the outcome: exit code, one line on stderr, no worker left 5 s later.
 """
 
@@ -39,13 +39,11 @@ def nap(path):
 
 @click.command("nap")
 @click.argument("path")
-@click.option("--executor", is_flag=True)
-def nap_cmd(path, executor):
-    from easy_oww.parallel import process_executor, process_pool
-    if executor:
-        with process_executor(2) as pool:
-            for f in [pool.submit(nap, path) for _ in range(2)]:
-                f.result()
+@click.option("--map", "mapped", is_flag=True)
+def nap_cmd(path, mapped):
+    from easy_oww.parallel import ordered_map, process_pool
+    if mapped:
+        list(ordered_map(nap, [path, path], workers=2))
     else:
         with process_pool(2) as pool:
             pool.map(nap, [path, path], chunksize=1)
@@ -79,11 +77,11 @@ def wait_gone(pids: list[int], seconds: float = 5.0) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
-def start_nap(tmp_path: Path, executor: bool) -> tuple[subprocess.Popen[bytes], Path]:
+def start_nap(tmp_path: Path, mapped: bool) -> tuple[subprocess.Popen[bytes], Path]:
     script = tmp_path / "nap.py"
     script.write_text(NAP)
     record = tmp_path / "workers.txt"
-    args = [sys.executable, str(script), "nap", str(record)] + (["--executor"] if executor else [])
+    args = [sys.executable, str(script), "nap", str(record)] + (["--map"] if mapped else [])
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     return proc, record
@@ -103,9 +101,9 @@ def worker_lines(proc: subprocess.Popen[bytes], record: Path, n: int = 2,
     raise AssertionError("the workers did not start")
 
 
-@pytest.mark.parametrize("executor", [False, True], ids=["pool", "executor"])
-def test_workers_die_with_a_killed_parent(tmp_path: Path, executor: bool) -> None:
-    proc, record = start_nap(tmp_path, executor)
+@pytest.mark.parametrize("mapped", [False, True], ids=["pool", "map"])
+def test_workers_die_with_a_killed_parent(tmp_path: Path, mapped: bool) -> None:
+    proc, record = start_nap(tmp_path, mapped)
     workers = worker_lines(proc, record)
     if sys.platform.startswith("linux"):  # the kernel's parent-death signal is armed
         assert {sig for _, sig in workers} == {signal.SIGKILL}
@@ -114,15 +112,15 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path, executor: bool) -> Non
     assert wait_gone([pid for pid, _ in workers]) == []
 
 
-@pytest.mark.parametrize(("sig", "executor", "group"), [
+@pytest.mark.parametrize(("sig", "mapped", "group"), [
     (signal.SIGTERM, False, True),   # `timeout -s TERM`, systemd: the whole group
     (signal.SIGTERM, True, False),   # docker stop, kill PID: the parent only
     (signal.SIGHUP, False, False),
     (signal.SIGHUP, True, True),     # a closed terminal
-], ids=["term-pool-group", "term-executor-pid", "hup-pool-pid", "hup-executor-group"])
-def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, executor: bool,
+], ids=["term-pool-group", "term-map-pid", "hup-pool-pid", "hup-map-group"])
+def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, mapped: bool,
                                    group: bool) -> None:
-    proc, record = start_nap(tmp_path, executor)
+    proc, record = start_nap(tmp_path, mapped)
     workers = [pid for pid, _ in worker_lines(proc, record)]
     if group:
         os.killpg(proc.pid, sig)
@@ -135,7 +133,7 @@ def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, executor: bool,
 
 
 def test_ctrl_c_stops_workers_without_tracebacks(tmp_path: Path) -> None:
-    proc, record = start_nap(tmp_path, executor=False)
+    proc, record = start_nap(tmp_path, mapped=False)
     workers = [pid for pid, _ in worker_lines(proc, record)]
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
     _, err = proc.communicate(timeout=30)
