@@ -90,12 +90,17 @@ def default_voices(workspace: Workspace, seed: int, fraction: float) -> list[Voi
 
 
 def cap_families(requests: list[SynthesisRequest], cap: int) -> list[SynthesisRequest]:
-    """At most `cap` requests of each family but espeak-ng (kept in order)."""
+    """At most `cap` requests of each family whose backend is not `cheap` (all but
+    espeak-ng, whose synthesis costs next to nothing), kept in order."""
+    from easy_oww.tts import make_registry
+
+    registry = make_registry()
     seen: dict[str, int] = {}
     out = []
     for r in requests:
         fam = r.voice.family
         seen[fam] = seen.get(fam, 0) + 1
-        if fam == "espeak-ng" or seen[fam] <= cap:
+        backend = registry.get(r.voice.backend)
+        if (backend is not None and backend.cheap) or seen[fam] <= cap:
             out.append(r)
     return out
