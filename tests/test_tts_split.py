@@ -36,3 +36,17 @@ def test_a_single_voice_is_in_both_lists(caplog: pytest.LogCaptureFixture) -> No
         train, held = split_voices(VOICES[:1], 0.2, 1)
     assert train == held == VOICES[:1]
     assert "only one TTS voice" in caplog.text
+
+
+def test_negative_sentences_cap_only_costly_families() -> None:
+    from easy_oww.negative_audio.sentences import cap_families
+    from easy_oww.tts.types import SynthesisRequest
+
+    requests = [SynthesisRequest(f"sentence {i}", VOICES[i % len(VOICES)]) for i in range(60)]
+    capped = cap_families(requests, 3)
+    piper = [r.voice.family for r in capped if r.voice.backend == "piper"]
+    assert sorted(set(piper)) == ["piper:en_US-amy-low", "piper:en_US-joe-medium"]
+    assert all(piper.count(f) == 3 for f in set(piper))  # 5 each asked, a family per model
+    assert [r for r in capped if r.voice.backend == "espeak"] == [
+        r for r in requests if r.voice.backend == "espeak"]  # espeak-ng declares itself cheap
+    assert capped == [r for r in requests if r in capped]  # order kept
