@@ -189,6 +189,13 @@ def test_validation_and_test_audio_come_from_different_sentences(monkeypatch, tm
     # neither speaks the sentences of the negative-speech training clips (project seed)
     assert config.seed not in {s["seed"] for s in seen}
     assert all(s["voices"] == VOICES[1:] for s in seen)  # both from held-out voices
+    # spoken in the positives' rooms as often as the positives are
+    from easy_oww.augment import build_sources
+    rooms = build_sources(None, seed=config.seed).rirs
+    for s in seen:
+        assert s["room_probability"] == config.augment.rir_probability > 0
+        assert len(s["rooms"]) == len(rooms)
+        assert all(np.array_equal(a, b) for a, b in zip(s["rooms"], rooms, strict=True))
     val, test = np.load(tmp_path / "val_stream.npy"), np.load(tmp_path / "test_stream.npy")
     assert val[0, 0] != test[0, 0]
     # long enough to allow three activations at 0.5/h with 80 % confidence
@@ -264,3 +271,74 @@ def test_a_chunk_is_the_same_with_any_number_of_workers(tmp_path) -> None:
     for (_, f1, a1), (_, f2, a2) in zip(one, two, strict=True):
         assert np.array_equal(f1, f2) and a1 is not None and np.array_equal(a1, a2)
     assert list(chunks.chunk_results([], clips, None, 4, True, None, 2)) == []
+
+
+def _decaying_room(seconds: float = 0.4) -> np.ndarray:
+    n = int(seconds * SAMPLE_RATE)
+    rng = np.random.default_rng(3)
+    h = rng.standard_normal(n) * np.exp(-np.arange(n) / (0.08 * SAMPLE_RATE)) * 0.3
+    h[0] = 1.0
+    return h.astype(np.float32)
+
+
+def test_a_clip_in_a_room_keeps_its_tail_and_energy() -> None:
+    clip = np.zeros(SAMPLE_RATE // 2, np.float32)
+    clip[-800:] = 0.5 * np.sin(np.arange(800) / 3.0)  # a sound that ends with the clip
+    room = _decaying_room()
+    out = chunks._in_room(clip, room)
+    assert len(out) == len(clip) + len(room)
+    assert np.isclose(np.sum(out ** 2), np.sum(clip ** 2), rtol=1e-3)
+    tail = np.sum(out[len(clip):] ** 2) / np.sum(out ** 2)
+    assert tail > 0.1  # the reverberant tail past the clip's end is kept, not cut
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.5, 1.0])
+def test_utterances_and_their_babble_are_spoken_in_rooms(monkeypatch, probability) -> None:
+    """Reverb only on positives is a label the model learns (it then fires on reverberant
+    speech of real people): utterances of the long negative audio are reverberant with the
+    positives' probability, every talker of a babble in the same room."""
+    calls: list[int] = []
+
+    def spy(clip: np.ndarray, room: np.ndarray) -> np.ndarray:
+        calls.append(id(room))
+        return clip
+
+    placed: list[int] = []
+    real_place = chunks._place
+
+    def count_place(out, clip, at, gain):
+        placed.append(at)
+        return real_place(out, clip, at, gain)
+
+    monkeypatch.setattr(chunks, "_in_room", spy)
+    monkeypatch.setattr(chunks, "_place", count_place)
+    pool = [np.ones(SAMPLE_RATE // 2, np.float32) * 0.1 for _ in range(4)]
+    rooms = [_decaying_room(0.1), _decaying_room(0.2)]
+    chunks.make_chunk(pool, 600.0, np.random.default_rng(1), rooms=rooms,
+                      room_probability=probability)
+    share = len(calls) / len(placed)
+    assert abs(share - probability) < 0.1
+    assert set(calls) <= {id(r) for r in rooms}
+    calls.clear()
+    placed.clear()
+    chunks.make_chunk(pool, 60.0, np.random.default_rng(1))  # no rooms: never reverberant
+    assert placed and not calls
+
+
+def test_rooms_change_the_cached_audio_and_reach_the_workers(tmp_path, small_chunks) -> None:
+    kw = {"hours": 0.012, "seed": 9, "exclude": "hey jarvis", "voices": VOICES}
+    ws = init_workspace(tmp_path / "ws")
+    dry = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1, **kw)
+    rooms = (_decaying_room(),)
+    wet1 = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1, rooms=rooms,
+                                    room_probability=1.0, **kw)
+    assert wet1.root != dry.root
+    assert not np.array_equal(wet1.embeddings(), dry.embeddings())
+    ws2 = init_workspace(tmp_path / "ws2")
+    wet2 = na.ensure_negative_audio(ws2, synth=FakeSynth(), workers=2, rooms=rooms,
+                                    room_probability=1.0, **kw)
+    assert wet2.root.name == wet1.root.name
+    assert np.array_equal(wet2.embeddings(), wet1.embeddings())
+    again = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1, rooms=rooms,
+                                     room_probability=1.0, **kw)
+    assert again.root == wet1.root  # cached

@@ -133,7 +133,8 @@ class AugmentConfig(_Section):
 
     rounds: int = Field(3, ge=1, le=50, description="augmented copies of each clip")
     rir_probability: float = Field(
-        0.6, ge=0.0, le=1.0, description="room reverb (real and simulated impulse responses)")
+        0.6, ge=0.0, le=1.0, description="room reverb (real and simulated impulse responses), for clips "
+                    "and for the utterances of the long negative audio alike")
     noise_probability: float = Field(
         0.8, ge=0.0, le=1.0, description="background noise (coloured, hum, babble, downloaded)")
     snr_db: Range = Field((5.0, 25.0), description="speech-to-noise ratio range in dB")

@@ -1,7 +1,8 @@
 """Chunks of long negative audio: reused TTS sentences at other speeds and levels, with
-pauses and babble, over a background of coloured noise, hum, near-silence and silence.
+pauses and babble, over a background of coloured noise, hum, near-silence and silence;
+with rooms, a share of the utterances is reverberant, as the positives are.
 
-A chunk is a function of (sentence pool, length, seed, index) only: `chunk_results` makes
+A chunk is a function of (sentence pool, rooms, length, seed, index) only: `chunk_results` makes
 chunks in spawn worker processes (`easy_oww.parallel.ordered_map`) or in this process, and
 the same bytes come out with any number of workers.
 """
@@ -79,6 +80,14 @@ def _background(n: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def _in_room(clip: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """`clip` spoken in `room`, its reverberant tail kept (at the clip's energy)."""
+    from easy_oww.augment.ops import apply_rir
+
+    padded = np.concatenate([clip, np.zeros(len(room), dtype=np.float32)])
+    return apply_rir(padded, room)
+
+
 def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> int:
     """Mix `clip` into `out` from sample `at`, cut at the end of `out` (or not at all when
     `at` lies past it: babble can be shifted beyond the chunk's end)."""
@@ -89,12 +98,16 @@ def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> int:
 
 
 def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Generator,
-               groups: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+               groups: Sequence[Sequence[int]] | None = None,
+               rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0) -> np.ndarray:
     """One chunk: sentences from `pool` (float32) with pauses and babble over a background.
 
     With `groups` (indices into `pool`, one list per voice family) each sentence's family
     is drawn first, uniformly, so every family speaks an equal share of the audio however
-    few sentences it has in the pool."""
+    few sentences it has in the pool. With `rooms` (impulse responses) each utterance and
+    the babble over it is spoken in one of them with `room_probability`: positives are
+    reverberant that often, and a model that never heard reverberant speech without the
+    wake word learns that reverb means the wake word (it then fires on real recordings)."""
     n = int(seconds * SAMPLE_RATE)
 
     def pick() -> np.ndarray:
@@ -112,10 +125,14 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
             continue
         clip = _speed(pick(), float(rng.uniform(0.88, 1.12)))
         gain = _db(rng.uniform(-22, 0))
+        room = (rooms[int(rng.integers(len(rooms)))]
+                if rooms and rng.random() < room_probability else None)
+        if room is not None:
+            clip = _in_room(clip, room)
         end = _place(out, clip, pos, gain)
         if roll > 0.9:  # babble: two or three more talkers over this one
             for _ in range(int(rng.integers(2, 4))):
-                other = pick()
+                other = pick() if room is None else _in_room(pick(), room)
                 shift = pos + int(rng.uniform(-0.5, 1.0) * SAMPLE_RATE)
                 _place(out, other, max(0, shift), gain * _db(rng.uniform(-12, -3)))
         pos = end + int(rng.uniform(0.15, 1.5) * SAMPLE_RATE)
@@ -154,11 +171,13 @@ _chunk_worker: dict[str, Any] = {}
 
 
 def _init_chunk_worker(clip_paths: list[str], families: list[str] | None,
-                       frontend: FrontEnd | None = None) -> None:
+                       frontend: FrontEnd | None = None,
+                       rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0) -> None:
     from easy_oww.features.frontend import FrontEnd
 
     pool, groups = load_pool(clip_paths, families)
-    _chunk_worker.update(pool=pool, groups=groups,
+    _chunk_worker.update(pool=pool, groups=groups, rooms=tuple(rooms),
+                         room_probability=room_probability,
                          frontend=frontend if frontend is not None else FrontEnd())
 
 
@@ -168,7 +187,8 @@ def _make_chunk_task(task: tuple[int, float, int, bool]) -> ChunkResult:
 
     i, seconds, seed, keep_audio = task
     audio = make_chunk(_chunk_worker["pool"], seconds,
-                       item_rng(seed, i, 0, stream="negative-audio"), _chunk_worker["groups"])
+                       item_rng(seed, i, 0, stream="negative-audio"), _chunk_worker["groups"],
+                       _chunk_worker["rooms"], _chunk_worker["room_probability"])
     pcm = to_int16(audio)
     feats = stream_features(pcm, _chunk_worker["frontend"])
     return i, feats, (pcm if keep_audio else None)
@@ -176,14 +196,17 @@ def _make_chunk_task(task: tuple[int, float, int, bool]) -> ChunkResult:
 
 def chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
                   families: list[str] | None, seed: int, keep_audio: bool,
-                  frontend: FrontEnd | None, workers: int) -> Iterator[ChunkResult]:
+                  frontend: FrontEnd | None, workers: int,
+                  rooms: Sequence[np.ndarray] = (),
+                  room_probability: float = 0.0) -> Iterator[ChunkResult]:
     """Chunks (index, seconds) in order, made in worker processes when there are several
     (`workers`, 0 = one per usable core); only the caller writes. `frontend` serves the
-    in-process path; each worker builds its own."""
+    in-process path; each worker builds its own. `rooms`: see `make_chunk`."""
     if not tasks:
         return
     n = worker_count(workers, len(tasks))
     args = [(i, seconds, seed, keep_audio) for i, seconds in tasks]
     yield from ordered_map(_make_chunk_task, args, workers=n, initializer=_init_chunk_worker,
-                           initargs=(clip_paths, families, frontend if n <= 1 else None),
+                           initargs=(clip_paths, families, frontend if n <= 1 else None,
+                                     tuple(rooms), room_probability),
                            cleanup=_chunk_worker.clear)

@@ -61,7 +61,9 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
                           workers: int = 0,
                           sentences_per_hour: int = SENTENCES_PER_HOUR,
                           keep_audio: bool = True, balance_families: bool = False,
-                          family_sentences: int | None = None) -> NegativeAudio:
+                          family_sentences: int | None = None,
+                          rooms: Sequence[np.ndarray] = (),
+                          room_probability: float = 0.0) -> NegativeAudio:
     """The workspace's long negative test audio (generated on first use, then cached).
 
     `exclude` is the wake phrase: no sentence containing its words is spoken. `voices`
@@ -74,6 +76,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     `balance_families` gives every voice family (`Voice.family`) an equal share of the
     speech; `family_sentences` then caps the distinct sentences of each family other than
     espeak-ng (whose synthesis is nearly free), which are reused more often instead.
+    `rooms` (impulse responses) reverberate that share (`room_probability`) of the
+    utterances (`chunks.make_chunk`).
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
@@ -90,7 +94,9 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     key = stable_hash({"v": VERSION, "hours": round(hours, 4), "seed": seed,
                        "requests": [r.params() for r in requests],
                        **({} if keep_audio else {"audio": False}),
-                       **({"balanced": True} if balance_families else {})})
+                       **({"balanced": True} if balance_families else {}),
+                       **({"rooms": rooms_fingerprint(rooms), "room_p": round(room_probability, 4)}
+                          if rooms and room_probability > 0 else {})})
     root = workspace.cache / "negative_audio" / key
     manifest = _load_manifest(root)
     if manifest is None:
@@ -100,7 +106,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
                            "making negative test audio")  # WAV 115 MB/h, features, TTS
         manifest = _generate(root, requests, hours, seed, synth or _default_synth(workers, progress),
                              frontend, progress, keep_audio=keep_audio, workers=workers,
-                             balance_families=balance_families)
+                             balance_families=balance_families, rooms=rooms,
+                             room_probability=room_probability)
         manifest["voices"] = sorted({r.voice.id for r in requests})
         manifest["exclude"] = exclude
         atomic_write_json(root / MANIFEST, manifest)
@@ -115,6 +122,16 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
         parts += dipco
         summary["dipco_hours"] = round(sum(p.hours for p in dipco), 4)
     return NegativeAudio(root, tuple(parts), summary)
+
+
+def rooms_fingerprint(rooms: Sequence[np.ndarray]) -> str:
+    """16 hex digits identifying impulse responses (for cache keys)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=8)
+    for room in rooms:
+        h.update(np.ascontiguousarray(room, dtype=np.float32).tobytes())
+    return h.hexdigest()
 
 
 def _load_manifest(root: Path) -> dict[str, Any] | None:
@@ -132,7 +149,8 @@ def _load_manifest(root: Path) -> dict[str, Any] | None:
 def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, seed: int,
               synth: SynthFn, frontend: FrontEnd | None,
               progress: ProgressFn | None, *, keep_audio: bool = True,
-              workers: int = 0, balance_families: bool = False) -> dict[str, Any]:
+              workers: int = 0, balance_families: bool = False,
+              rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0) -> dict[str, Any]:
     log.info("making %.2f h of negative audio (once per workspace) in %s", hours, root)
     clip_paths = [str(p) for p in synth(requests, root.parent / "tts")]
     families = [r.voice.family for r in requests] if balance_families else None
@@ -146,7 +164,7 @@ def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, se
             tasks.append((i, seconds))
     done = n_chunks - len(tasks)
     for i, feats, pcm in chunk_results(tasks, clip_paths, families, seed, keep_audio,
-                                       frontend, workers):
+                                       frontend, workers, rooms, room_probability):
         if pcm is not None:
             save_wav(root / f"chunk_{i:03d}.wav", pcm)
         atomic_write_bytes(root / f"chunk_{i:03d}.npy", npy_bytes(feats))  # last: complete

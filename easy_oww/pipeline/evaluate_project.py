@@ -102,7 +102,7 @@ def _files(ws: Workspace, project: Project, path: Path, r: EvalRequest,
            progress: ProgressFn | None) -> EvalReport:
     from easy_oww.evaluate.report import run_eval
     from easy_oww.negative_audio import cached_long_audio, ensure_negative_audio
-    from easy_oww.pipeline.negatives import test_audio_seed
+    from easy_oww.pipeline.negatives import negative_rooms, test_audio_seed
 
     pos = audio_in(r.positives, "positives") if r.positives else planned_clips(
         project, ws, "eval_positive")
@@ -120,7 +120,8 @@ def _files(ws: Workspace, project: Project, path: Path, r: EvalRequest,
     if use_builtin:
         na = ensure_negative_audio(ws, hours=cfg.evaluation.negative_hours,
                                    seed=test_audio_seed(cfg.seed), exclude=cfg.wake_word,
-                                   progress=progress, include_dipco=True)
+                                   progress=progress, include_dipco=True,
+                                   **negative_rooms(ws, cfg))
         long += list(na.parts)
         data["negative_audio"] = na.describe()
     return run_eval(path, positives=pos, negatives=neg, long_audio=long,

@@ -76,6 +76,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
     from easy_oww.pipeline.real_speech import real_speech
 
     train_voices, held_voices = voice_split(config, ws)
+    rooms = negative_rooms(ws, config)
     train_hours = config.clips.negative_audio_hours
     real = real_speech(ws, config, progress=progress)
     summary: dict[str, Any] = {"train_hours": 0.0}
@@ -85,7 +86,7 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
                                       exclude=config.wake_word, voices=train_voices,
                                       progress=progress,
                                       sentences_per_hour=TRAIN_SENTENCES_PER_HOUR,
-                                      keep_audio=False, **_balance(config, "train"))
+                                      keep_audio=False, **_balance(config, "train"), **rooms)
         train_stream = np.concatenate([train.embeddings(), train_stream]).astype(np.float32)
     if len(train_stream):
         save_npy(directory / "train_stream.npy", train_stream)
@@ -100,7 +101,8 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
                               ("test", test_hours, test_audio_seed(config.seed))):
         parts[part] = ensure_negative_audio(ws, hours=hours, seed=seed,
                                             exclude=config.wake_word, voices=held_voices,
-                                            progress=progress, **_balance(config, part))
+                                            progress=progress, **_balance(config, part),
+                                            **rooms)
     val = np.asarray(parts["val"].embeddings(), dtype=np.float32)
     test = np.asarray(parts["test"].embeddings(), dtype=np.float32)
     for name, stream, hours in (("validation", val, val_hours), ("test", test, test_hours)):
@@ -122,6 +124,16 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
             "real_val_hours": sum(map(len, real.streams["val"])) / FRAMES_PER_HOUR,
             "real_test_hours": len(real_test) / FRAMES_PER_HOUR,
             "real_sources": real.sources}
+
+
+def negative_rooms(ws: Workspace, config: ProjectConfig) -> dict[str, Any]:
+    """The rooms of the positives' augmentation, at its probability, for the long negative
+    audio: reverb that only wake words have is a label the model learns (and then fires on
+    reverberant speech of real people)."""
+    from easy_oww.augment import build_sources
+
+    rooms = build_sources(ws, seed=config.seed).rirs
+    return {"rooms": rooms, "room_probability": config.augment.rir_probability}
 
 
 def _balance(config: ProjectConfig, part: str) -> dict[str, Any]:

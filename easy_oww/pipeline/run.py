@@ -242,15 +242,19 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, FeaturesResult]:
 def _negatives_phase(run: _Run) -> tuple[str, NegativeStreams]:
     """Long negative audio (held-out voices, noise): validation part and test part."""
     from easy_oww.negative_audio import VERSION as AUDIO_VERSION
-    from easy_oww.pipeline.negatives import negative_streams, validation_hours
+    from easy_oww.negative_audio.generate import rooms_fingerprint
+    from easy_oww.pipeline.negatives import negative_rooms, negative_streams, validation_hours
     from easy_oww.pipeline.real_speech import files_key
 
     ev = run.config.evaluation
+    rooms = negative_rooms(run.ws, run.config)
     key = {"hours": ev.negative_hours, "train_hours": run.config.clips.negative_audio_hours,
            "val_hours": validation_hours(ev.negative_hours, ev.target_fp_per_hour),
            "seed": run.config.seed, "wake_word": run.config.wake_word,
            "tts": run.config.tts.model_dump(mode="json"), "audio": AUDIO_VERSION,
-           "real_speech": files_key(run.config, run.ws), "version": 6}
+           "real_speech": files_key(run.config, run.ws),
+           "rooms": rooms_fingerprint(rooms["rooms"]), "room_p": rooms["room_probability"],
+           "version": 7}
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: NegativeStreams.from_json(negative_streams(
