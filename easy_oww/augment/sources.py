@@ -15,7 +15,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,15 +63,33 @@ class AcousticSources:
 
     def fingerprint(self) -> str:
         """16 hex digits identifying the contents (for cache keys of augmented features)."""
-        h = hashlib.blake2b(digest_size=8)
-        for name, arr in zip(self.rir_names + self.noise_names, self.rirs + self.noises):
-            h.update(name.encode("utf-8"))
-            h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
-        return h.hexdigest()
+        return fingerprint_arrays(zip(self.rir_names + self.noise_names,
+                                      self.rirs + self.noises))
 
     def summary(self) -> str:
         return (f"{len(self.rirs)} room impulse responses, {len(self.noises)} noises "
                 f"({self.nbytes / 1e6:.1f} MB)")
+
+
+def fingerprint_arrays(items: Iterable[tuple[str, np.ndarray]]) -> str:
+    """16 hex digits identifying named float32 arrays, in order (for cache keys)."""
+    h = hashlib.blake2b(digest_size=8)
+    for name, arr in items:
+        h.update(name.encode("utf-8"))
+        h.update(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def build_rooms(workspace: Workspace | None = None, *, seed: int = 0,
+                include_downloaded: bool = True, simulated: int = 24,
+                max_downloaded_rirs: int = 128) -> list[tuple[str, np.ndarray]]:
+    """The RIRs of `build_sources` (named, in its order), without making any noise."""
+    rirs: list[tuple[str, np.ndarray]] = list(piper_rirs())
+    rirs += [(f"sim_room_{i:02d}", h) for i, h in enumerate(simulated_rooms(simulated, seed))]
+    if include_downloaded and workspace is not None:
+        rir_files, _ = _find_downloaded(workspace)
+        rirs += _load_rirs(_pick(rir_files, max_downloaded_rirs, seed, "rirs"), workspace)
+    return [(name, _frozen(h)) for name, h in rirs]
 
 
 def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
@@ -83,8 +101,8 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
 
     Each babble track lasts `babble_seconds` (default `noise_seconds`): babble is not
     stationary, so a longer track gives more distinct crowds to cut windows from."""
-    rirs: list[tuple[str, np.ndarray]] = list(piper_rirs())
-    rirs += [(f"sim_room_{i:02d}", h) for i, h in enumerate(simulated_rooms(simulated, seed))]
+    rirs = build_rooms(workspace, seed=seed, include_downloaded=include_downloaded,
+                       simulated=simulated, max_downloaded_rirs=max_downloaded_rirs)
     noises = generated_noises(seed, int(noise_seconds * SAMPLE_RATE))
     if babble:
         for i in range(babble_tracks):
@@ -92,12 +110,11 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
             track = gen.babble(babble, int((babble_seconds or noise_seconds) * SAMPLE_RATE), rng)
             noises.append((f"babble_{i}", track))
     if include_downloaded and workspace is not None:
-        rir_files, noise_files = _find_downloaded(workspace)
-        rirs += _load_rirs(_pick(rir_files, max_downloaded_rirs, seed, "rirs"), workspace)
+        _, noise_files = _find_downloaded(workspace)
         noises += _load_noises(_pick(noise_files, max_downloaded_noises, seed, "noises"),
                                workspace, seed, noise_seconds)
     sources = AcousticSources(
-        rirs=tuple(_frozen(h) for _, h in rirs), noises=tuple(_frozen(x) for _, x in noises),
+        rirs=tuple(h for _, h in rirs), noises=tuple(_frozen(x) for _, x in noises),
         noise_names=tuple(n for n, _ in noises), rir_names=tuple(n for n, _ in rirs))
     log.debug("acoustic sources: %s", sources.summary())
     return sources

@@ -126,12 +126,9 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
 
 def rooms_fingerprint(rooms: Sequence[np.ndarray]) -> str:
     """16 hex digits identifying impulse responses (for cache keys)."""
-    import hashlib
+    from easy_oww.augment.sources import fingerprint_arrays
 
-    h = hashlib.blake2b(digest_size=8)
-    for room in rooms:
-        h.update(np.ascontiguousarray(room, dtype=np.float32).tobytes())
-    return h.hexdigest()
+    return fingerprint_arrays(("", room) for room in rooms)
 
 
 def _load_manifest(root: Path) -> dict[str, Any] | None:

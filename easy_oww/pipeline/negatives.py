@@ -67,16 +67,18 @@ def test_audio_seed(seed: int) -> int:
 
 
 def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
-                     progress: ProgressFn | None = None) -> dict[str, Any]:
+                     progress: ProgressFn | None = None,
+                     rooms: dict[str, Any] | None = None) -> dict[str, Any]:
     """Three embedding streams: training (training voices), validation and test (held-out
     voices). Long audio embedded as a stream gives a negative window every 80 ms for a
-    fraction of the cost of clip windows: the cheapest large negative set there is."""
+    fraction of the cost of clip windows: the cheapest large negative set there is.
+    `rooms`: `negative_rooms(ws, config)` when the caller has them already."""
     from easy_oww.negative_audio import ensure_negative_audio
     from easy_oww.pipeline.clips import voice_split
     from easy_oww.pipeline.real_speech import real_speech
 
     train_voices, held_voices = voice_split(config, ws)
-    rooms = negative_rooms(ws, config)
+    rooms = rooms if rooms is not None else negative_rooms(ws, config)
     train_hours = config.clips.negative_audio_hours
     real = real_speech(ws, config, progress=progress)
     summary: dict[str, Any] = {"train_hours": 0.0}
@@ -130,9 +132,9 @@ def negative_rooms(ws: Workspace, config: ProjectConfig) -> dict[str, Any]:
     """The rooms of the positives' augmentation, at its probability, for the long negative
     audio: reverb that only wake words have is a label the model learns (and then fires on
     reverberant speech of real people)."""
-    from easy_oww.augment import build_sources
+    from easy_oww.augment.sources import build_rooms
 
-    rooms = build_sources(ws, seed=config.seed).rirs
+    rooms = tuple(h for _, h in build_rooms(ws, seed=config.seed))
     return {"rooms": rooms, "room_probability": config.augment.rir_probability}
 
 

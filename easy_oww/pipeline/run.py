@@ -258,7 +258,7 @@ def _negatives_phase(run: _Run) -> tuple[str, NegativeStreams]:
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: NegativeStreams.from_json(negative_streams(
-                         run.ws, run.config, directory, progress=run.progress)),
+                         run.ws, run.config, directory, progress=run.progress, rooms=rooms)),
                      NegativeStreams.from_json)
 
 
