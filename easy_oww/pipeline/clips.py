@@ -145,16 +145,21 @@ def canonical_forms(plain: str) -> list[str]:
 def positive_texts(wake_word: str, seed: int) -> tuple[list[str], list[str]]:
     """(training texts, held-out texts). Both are half the canonical forms (what users say,
     spoken by unseen voices in evaluation) and half written variations (fillers, casing,
-    pauses), of which a quarter are held out of training altogether."""
+    pauses), of which a quarter are held out of training altogether. A word that the
+    dictionary lacks and that has another reading (`easy_oww.text.readings`: "mycroft",
+    also "my-croft") is said both ways, each in half of the texts."""
     from easy_oww.text import phrase_variations
+    from easy_oww.text.readings import alternative_readings, respell
 
     variations = phrase_variations(wake_word, 60, seed)
     core = canonical_forms(variations[0])
     rest = [v for v in variations[1:] if v not in core]
     train_var, eval_var = split_texts(rest, 0.25, seed)
+    readings = alternative_readings(wake_word)
 
     def weighted(var: list[str]) -> list[str]:
-        return core * max(1, len(var) // len(core)) + var
+        texts = core * max(1, len(var) // len(core)) + var
+        return texts + [respell(t, readings) for t in texts] if readings else texts
 
     return weighted(train_var), weighted(eval_var)
 
@@ -163,6 +168,7 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
                workers: int = 0, progress: ProgressFn | None = None) -> ClipPlan:
     """Synthesize (or reuse from the cache) every clip the project needs."""
     from easy_oww.text import adversarial_phrases, negative_sentences
+    from easy_oww.text.readings import alternative_readings
     from easy_oww.tts import make_registry, synthesize_many
     from easy_oww.tts import plan_requests as plan
 
@@ -174,6 +180,9 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
              f", {len(oof_voices)} of families held out whole" if oof_voices else "")
 
     train_phr, eval_phr = positive_texts(config.wake_word, seed)
+    for word, alt in alternative_readings(config.wake_word).items():
+        log.info("%r is not in the pronunciation dictionary: positives say it as espeak-ng "
+                 "reads it and as %r, half each", word, alt)
     adversarial = adversarial_phrases(config.wake_word, 400, seed)
     train_adv, eval_adv = split_texts(adversarial, 0.2, seed + 1)
     sentences = negative_sentences(max(200, c.n_negative_speech // 2), seed, config.wake_word)

@@ -59,7 +59,12 @@ def is_safe_negative(text: str, wake_word: str) -> bool:
         return bool(text_words) or not wake_words
     if contains(tuple(text_words), tuple(wake_words)):
         return False
+    from easy_oww.text.readings import alternative_readings, respell
+
     targets = text_pronunciations(wake_word)
+    readings = alternative_readings(wake_word)
+    if readings:
+        targets += text_pronunciations(respell(wake_word, readings))
     for pron in text_pronunciations(text):
         if any(contains(pron, t) for t in targets):
             return False
