@@ -5,8 +5,11 @@ synthesis, resampling to 16 kHz, trimming, atomic WAV writes), on a seeded plan 
 wake-phrase variations spread over the backend's voices, then once more on the full cache
 (a rerun should cost only file-existence checks). OpenAI is not benchmarked (network).
 
-    .venv/bin/python benchmarks/tts.py                       # espeak 400 clips, piper 40
-    .venv/bin/python benchmarks/tts.py --espeak 1000 --piper 100 --workers 4
+    .venv/bin/python benchmarks/tts.py                  # espeak 400 clips, piper 40, kokoro 20
+    .venv/bin/python benchmarks/tts.py --espeak 1000 --piper 100 --kokoro 40 --workers 4
+
+The same run prints the ratio of Kokoro's to Piper's seconds per clip with 1 worker, which
+is what `KokoroBackend.relative_cost` declares.
 """
 
 from __future__ import annotations
@@ -51,14 +54,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--espeak", type=int, default=400, help="espeak-ng clips per run")
     ap.add_argument("--piper", type=int, default=40, help="Piper clips per run")
+    ap.add_argument("--kokoro", type=int, default=20, help="Kokoro clips per run")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="worker processes for the parallel run (default: all CPUs)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     print(f"# cpus={os.cpu_count()} load={os.getloadavg() if hasattr(os, 'getloadavg') else '?'}")
-    for backend, n in (("espeak", args.espeak), ("piper", args.piper)):
+    per_clip: dict[str, float] = {}
+    for backend, n in (("espeak", args.espeak), ("piper", args.piper),
+                       ("kokoro", args.kokoro)):
         for workers in sorted({1, args.workers}):
-            print(json.dumps(run(backend, n, workers, args.seed)), flush=True)
+            result = run(backend, n, workers, args.seed)
+            print(json.dumps(result), flush=True)
+            if workers == 1 and "seconds" in result:
+                per_clip[backend] = float(str(result["seconds"])) / n
+    if "piper" in per_clip and "kokoro" in per_clip:
+        print(f"# kokoro / piper seconds per clip, 1 worker: "
+              f"{per_clip['kokoro'] / per_clip['piper']:.1f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ VENV=${EASY_OWW_VENV:-.venv}
 DEVICE=${EASY_OWW_DEVICE:-cpu}
 TORCH="torch==2.13.0"
 ORT_GPU="onnxruntime-gpu==1.31.1"
-EXTRAS="train,tflite,piper,rooms,openai,mic,plot,test"
+EXTRAS="train,tflite,piper,kokoro,rooms,openai,mic,plot,test"
 case "$DEVICE" in
   cpu|cuda) ;;
   *) echo "setup.sh: EASY_OWW_DEVICE must be cpu or cuda, not '$DEVICE'" >&2; exit 2 ;;

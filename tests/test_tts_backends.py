@@ -40,6 +40,7 @@ class ToneBackend:
     concurrency: Concurrency = THREADS
     cheap: bool = True
     cache_version: int | None = None
+    relative_cost: float = 1.0
 
     def availability(self) -> Availability:
         return Availability(True)
@@ -62,13 +63,14 @@ class ToneBackend:
 
 def test_every_engine_implements_the_protocol() -> None:
     registry = make_registry()
-    assert list(registry) == ["espeak", "piper", "openai"]
+    assert list(registry) == ["espeak", "piper", "kokoro", "openai"]
     for name, backend in registry.items():
         assert backend.name == name
         assert backend.concurrency.kind in ("processes", "threads")
         assert isinstance(backend.availability(), Availability)
         assert callable(backend.synthesize_batch) and callable(backend.init_worker)
     assert registry["espeak"].cheap and not registry["piper"].cheap
+    assert not registry["kokoro"].cheap and registry["kokoro"].relative_cost > 1.0
     assert registry["openai"].concurrency == Concurrency("threads", workers=5)
 
 
@@ -85,6 +87,22 @@ def test_a_registered_engine_is_dispatched_by_what_it_declares(tmp_path: Path) -
     plan = plan_requests(["a", "b", "c"], voices, 12, seed=0, speed=(1, 1), pitch=(1, 1),
                          family_cap=2, registry=registry)
     assert len(set(plan)) == 12
+
+
+def test_a_dear_backend_gets_the_family_cap_over_its_cost(tmp_path: Path) -> None:
+    """Kokoro costs ~5x Piper a clip: a plan synthesises a fifth as many distinct clips of
+    its family and reuses them (augmented afresh downstream)."""
+    registry = {"tone": ToneBackend([], cheap=False),
+                "dear": ToneBackend([], name="dear", cheap=False, relative_cost=5.0)}
+    voices = [Voice("tone", "hz200"), Voice("dear", "hz300")]
+    plan = plan_requests(["a", "b", "c"], voices, 400, seed=0, speed=(1, 1), pitch=(1, 1),
+                         balance_families=True, family_cap=40, registry=registry)
+    distinct = {b: len({r for r in plan if r.voice.backend == b}) for b in ("tone", "dear")}
+    assert distinct == {"tone": 40, "dear": 8}
+    assert sum(r.voice.backend == "dear" for r in plan) == 200  # its share is kept
+    assert synth_mod.scaled_cap(40, registry["dear"]) == 8
+    assert synth_mod.scaled_cap(3, registry["dear"]) == 1
+    assert synth_mod.scaled_cap(40, None) == 40
 
 
 def test_cache_keys_are_unchanged() -> None:

@@ -85,8 +85,8 @@ class ClipsConfig(_Section):
         raise ValueError("clip_duration must be 'auto' or a number of seconds in [1, 10]")
 
 
-Backend = Literal["espeak", "piper", "openai"]
-DEFAULT_BACKENDS: tuple[Backend, ...] = ("espeak", "piper")
+Backend = Literal["espeak", "piper", "kokoro", "openai"]
+DEFAULT_BACKENDS: tuple[Backend, ...] = ("espeak", "piper", "kokoro")
 
 
 class TTSConfig(_Section):
@@ -107,7 +107,7 @@ class TTSConfig(_Section):
         "auto", description="voice families held out of training whole, to measure the model "
                             "on voices of a kind it never heard (e.g. ['piper:en_GB-alan-medium'])"
                             "; auto: the smallest family when three or more are installed "
-                            "(with the two embedded families none can be spared)")
+                            "(of the embedded espeak-ng, Piper joe and Kokoro: Piper joe)")
     balance_families: bool = Field(
         True, description="give every voice family (engine and model: espeak-ng, each Piper "
                           "model, OpenAI) an equal share of positives and of negative speech, "
@@ -118,7 +118,8 @@ class TTSConfig(_Section):
         description="distinct clips of each family other than espeak-ng (Piper: ~0.1 s a "
                     "clip, espeak-ng ~0.01 s), as a share of each split: with 0.2 a split of "
                     "10000 synthesises at most 2000 of Piper's 5000 and uses each 2.5 times, "
-                    "augmented afresh; 1.0: no cap")
+                    "augmented afresh; engines dearer than Piper get it divided by their "
+                    "cost (Kokoro, ~1 s a clip: a fifth); 1.0: no cap")
     openai_model: str = Field("gpt-4o-mini-tts", description="OpenAI speech model")
     openai_concurrency: int = Field(5, ge=1, le=64, description="parallel OpenAI requests")
 

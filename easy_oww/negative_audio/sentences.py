@@ -91,8 +91,10 @@ def default_voices(workspace: Workspace, seed: int, fraction: float) -> list[Voi
 
 def cap_families(requests: list[SynthesisRequest], cap: int) -> list[SynthesisRequest]:
     """At most `cap` requests of each family whose backend is not `cheap` (all but
-    espeak-ng, whose synthesis costs next to nothing), kept in order."""
+    espeak-ng, whose synthesis costs next to nothing), `cap` over the backend's
+    `relative_cost` for engines dearer than Piper, kept in order."""
     from easy_oww.tts import make_registry
+    from easy_oww.tts.synth import scaled_cap
 
     registry = make_registry()
     seen: dict[str, int] = {}
@@ -101,6 +103,6 @@ def cap_families(requests: list[SynthesisRequest], cap: int) -> list[SynthesisRe
         fam = r.voice.family
         seen[fam] = seen.get(fam, 0) + 1
         backend = registry.get(r.voice.backend)
-        if (backend is not None and backend.cheap) or seen[fam] <= cap:
+        if (backend is not None and backend.cheap) or seen[fam] <= scaled_cap(cap, backend):
             out.append(r)
     return out

@@ -318,6 +318,7 @@ class EspeakBackend:
     concurrency: Concurrency = CONCURRENCY
     cheap: bool = True
     cache_version: int | None = None
+    relative_cost: float = 1.0
 
     def availability(self) -> Availability:
         if available():

@@ -231,6 +231,7 @@ class OpenAIBackend:
     name: str = BACKEND
     cheap: bool = False
     cache_version: int | None = None
+    relative_cost: float = 1.0
 
     @property
     def concurrency(self) -> Concurrency:

@@ -301,6 +301,7 @@ class PiperBackend:
     concurrency: Concurrency = CONCURRENCY
     cheap: bool = False
     cache_version: int | None = CACHE_VERSION
+    relative_cost: float = 1.0
 
     def availability(self) -> Availability:
         if available():

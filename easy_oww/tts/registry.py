@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from easy_oww.tts.espeak import EspeakBackend
+from easy_oww.tts.kokoro_backend import KokoroBackend
 from easy_oww.tts.openai_backend import OpenAIBackend
 from easy_oww.tts.piper_backend import PiperBackend
 from easy_oww.tts.types import Backend
@@ -23,11 +24,11 @@ Registry = Mapping[str, Backend]
 
 
 def make_registry(config: TTSConfig | None = None) -> dict[str, Backend]:
-    """espeak-ng, Piper and OpenAI, in that order; OpenAI with the configured model and
+    """espeak-ng, Piper, Kokoro and OpenAI, in that order; OpenAI with the configured model and
     concurrency (its defaults without `config`)."""
     openai = (OpenAIBackend() if config is None else
               OpenAIBackend(model=config.openai_model, threads=config.openai_concurrency))
-    backends: tuple[Backend, ...] = (EspeakBackend(), PiperBackend(), openai)
+    backends: tuple[Backend, ...] = (EspeakBackend(), PiperBackend(), KokoroBackend(), openai)
     return {b.name: b for b in backends}
 
 

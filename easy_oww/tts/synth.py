@@ -32,7 +32,8 @@ from easy_oww.workspace import Workspace
 log = logging.getLogger(__name__)
 
 __all__ = ["PAD_SECONDS", "cache_key", "cache_path", "list_voices", "plan_requests",
-           "postprocess", "synthesize", "synthesize_many", "trim_silence", "write_clip"]
+           "postprocess", "scaled_cap", "synthesize", "synthesize_many", "trim_silence",
+           "write_clip"]
 
 CACHE_VERSION = 1  # bump when trimming/levels change, to invalidate cached clips
 BATCH = 16  # requests per worker task
@@ -241,6 +242,12 @@ def _close(results: Iterator[object]) -> None:
         close()
 
 
+def scaled_cap(cap: int, backend: Backend | None) -> int:
+    """A family's distinct-clip cap for its backend: `cap` over its `relative_cost`."""
+    cost = max(1.0, float(backend.relative_cost)) if backend is not None else 1.0
+    return max(1, int(np.ceil(cap / cost)))
+
+
 def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed: int,
                   speed: tuple[float, float], pitch: tuple[float, float],
                   variation: tuple[float, float] = (0.0, 1.0),
@@ -256,12 +263,16 @@ def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed
     `family_cap` bounds the distinct requests of each family whose backend is not `cheap`
     (all but espeak-ng, whose synthesis costs next to nothing; backends from `registry`):
     past it, a family's requests repeat its first `family_cap` ones (the same clip,
-    augmented afresh downstream). Deterministic per seed.
+    augmented afresh downstream); a backend that costs more than Piper
+    (`Backend.relative_cost`) gets the cap divided by its cost. Deterministic per seed.
     """
     if not texts or not voices:
         raise ValueError("plan_requests needs at least one text and one voice")
     reg = make_registry() if registry is None else registry
     cheap = {v.backend for v in voices if v.backend in reg and reg[v.backend].cheap}
+    caps = {} if family_cap is None else {
+        v.backend: scaled_cap(family_cap, reg.get(v.backend))
+        for v in voices}
     order = item_rng(seed, "plan-order", 0, stream="tts")
     v_perm = order.permutation(len(voices))
     t_perm = order.permutation(len(texts))
@@ -284,8 +295,9 @@ def plan_requests(texts: Sequence[str], voices: Sequence[Voice], n: int, *, seed
             voice = ordered[i % V]
         done = per_family.setdefault(voice.family, [])
         count[voice.family] = count.get(voice.family, -1) + 1
-        if family_cap is not None and voice.backend not in cheap and len(done) >= family_cap:
-            out.append(done[count[voice.family] % family_cap])
+        cap = caps.get(voice.backend)
+        if cap is not None and voice.backend not in cheap and len(done) >= cap:
+            out.append(done[count[voice.family] % cap])
             continue
         req = SynthesisRequest(
             text=texts[int(t_perm[(i + i // V) % T])], voice=voice,

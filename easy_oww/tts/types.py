@@ -120,7 +120,8 @@ class Backend(Protocol):
     `name` is `Voice.backend` of its voices (and the name in `tts.backends`). `cheap`: a
     clip costs next to nothing (espeak-ng, ~5 ms), so plans do not cap its distinct clips.
     `cache_version` goes into the clip cache key (None: none); bump it when the same request
-    gives other audio.
+    gives other audio. `relative_cost`: CPU time of a clip against Piper's (1.0); plans
+    divide the distinct-clip caps of a family that is not `cheap` by it.
     """
 
     @property
@@ -134,6 +135,9 @@ class Backend(Protocol):
 
     @property
     def cache_version(self) -> int | None: ...
+
+    @property
+    def relative_cost(self) -> float: ...
 
     def availability(self) -> Availability:
         """Whether its dependencies (and credentials) are there; no network check."""
