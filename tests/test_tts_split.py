@@ -50,3 +50,15 @@ def test_negative_sentences_cap_only_costly_families() -> None:
     assert [r for r in capped if r.voice.backend == "espeak"] == [
         r for r in requests if r.voice.backend == "espeak"]  # espeak-ng declares itself cheap
     assert capped == [r for r in requests if r in capped]  # order kept
+
+
+def test_negative_sentences_of_a_dear_engine_get_the_cap_over_its_cost() -> None:
+    from easy_oww.negative_audio.sentences import cap_families
+    from easy_oww.tts.types import SynthesisRequest
+
+    voices = [Voice("kokoro", "kokoro-82m", k) for k in range(4)] + [
+        Voice("piper", "en_US-joe-medium")]
+    requests = [SynthesisRequest(f"sentence {i}", voices[i % 5]) for i in range(200)]
+    capped = cap_families(requests, 20)
+    assert sum(r.voice.backend == "kokoro" for r in capped) == 4  # 20 / relative_cost 5
+    assert sum(r.voice.backend == "piper" for r in capped) == 20
