@@ -86,7 +86,7 @@ class ClipsConfig(_Section):
 
 
 Backend = Literal["espeak", "piper", "kokoro", "openai"]
-DEFAULT_BACKENDS: tuple[Backend, ...] = ("espeak", "piper", "kokoro")
+DEFAULT_BACKENDS: tuple[Backend, ...] = ("espeak", "piper")
 
 
 class TTSConfig(_Section):
@@ -107,7 +107,8 @@ class TTSConfig(_Section):
         "auto", description="voice families held out of training whole, to measure the model "
                             "on voices of a kind it never heard (e.g. ['piper:en_GB-alan-medium'])"
                             "; auto: the smallest family when three or more are installed "
-                            "(of the embedded espeak-ng, Piper joe and Kokoro: Piper joe)")
+                            "(with the two default families none can be spared; with "
+                            "'kokoro' added to backends, Piper joe)")
     balance_families: bool = Field(
         True, description="give every voice family (engine and model: espeak-ng, each Piper "
                           "model, OpenAI) an equal share of positives and of negative speech, "
