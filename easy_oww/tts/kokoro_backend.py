@@ -121,7 +121,8 @@ def packs() -> dict[str, np.ndarray]:
 def mixture(speaker: int) -> np.ndarray:
     """The weights of the five packs for `speaker` (one-hot for the first five)."""
     if speaker < len(PACKS):
-        return np.eye(len(PACKS), dtype=np.float64)[speaker]
+        weights: np.ndarray = np.eye(len(PACKS), dtype=np.float64)[speaker]
+        return weights
     rng = item_rng(speaker, "kokoro-blend", 0, stream="kokoro")
     return np.asarray(rng.dirichlet(np.full(len(PACKS), 0.5)), dtype=np.float64)
 
