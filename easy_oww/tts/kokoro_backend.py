@@ -7,7 +7,7 @@ wheel records), its phoneme vocabulary and five voice style packs (`jf_alpha`,
 Kokoro: it speaks whatever phonemes it is given, so we feed it espeak-ng's English IPA
 (`easy_oww.tts.espeak.EspeakEngine.phonemes`), mapped onto its vocabulary. The voices were
 made for Japanese, so they speak English with an accent; openWakeWord's own models score
-their "hey jarvis", "alexa" and "hey mycroft" at 0.9-1.0.
+their "hey jarvis" and "alexa" at 0.99-1.00.
 
 Speakers: the five packs, then `BLENDS` more, each a fixed mixture of the five (Dirichlet
 weights drawn from the speaker number): a style vector is a point in a space where
@@ -17,8 +17,10 @@ English, odd ones British (espeak-ng's en-us and en-gb-x-rp).
 Variation: the style is nudged towards another pack by up to 0.15 x `variation`; speed is
 Kokoro's own; pitch as in Piper (synthesise `pitch` times slower, read at `pitch` times the
 rate). The graph has no random nodes, so a request gives the same audio anywhere.
-Synthesis runs at about real time on one CPU thread (Piper ~20x faster), so the backend
-declares `relative_cost` and plans synthesise fewer distinct Kokoro clips.
+Synthesis runs at about real time on one CPU thread (a clip costs 5.6 Piper clips in
+`benchmarks/tts.py`), so the backend declares `relative_cost` and plans synthesise fewer
+distinct Kokoro clips. Not a default backend: measured on the cross-family benchmark it
+trained worse models than Piper's one natural voice (docs/training.md, session 8).
 """
 
 from __future__ import annotations
