@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -44,7 +43,6 @@ from easy_oww.tts.types import Availability, Concurrency, Raw, SynthesisRequest,
 if TYPE_CHECKING:
     from easy_oww.workspace import Workspace
 
-log = logging.getLogger(__name__)
 
 BACKEND = "kokoro"
 MODEL = "kokoro-82m"
