@@ -380,3 +380,80 @@ def test_with_babble_remakes_only_the_babble_tracks(sources: AcousticSources) ->
     assert held.fingerprint() != sources.fingerprint()
     with pytest.raises(ValueError):
         with_babble(sources, [], seed=3, seconds=4.0)
+
+
+# --- speech after the phrase (the rest of a command) -----------------------------------
+
+def test_place_in_window_puts_speech_after_the_phrase() -> None:
+    clip = np.full(8000, 1000, dtype=np.int16)
+    after = np.full(SAMPLE_RATE, 0.5, np.float32)
+    y = place_in_window(clip, WINDOW, np.random.default_rng(0), (0.3, 0.3), after=after,
+                        pause_s=0.1)
+    end = WINDOW - int(0.3 * SAMPLE_RATE)
+    np.testing.assert_allclose(y[end - 8000:end], 1000 / 32768)  # the phrase, untouched
+    assert not np.any(y[end:end + 1600])  # the pause
+    np.testing.assert_array_equal(y[end + 1600:], 0.5)  # the speech, up to the window's end
+    assert not np.any(y[:end - 8000])
+    late = place_in_window(clip, WINDOW, np.random.default_rng(0), (0.1, 0.1), after=after,
+                           pause_s=0.2)  # the pause outlasts the window: nothing follows
+    assert not np.any(late[WINDOW - 1600:])
+
+
+def test_follow_up_speech_starts_at_the_voice_and_is_normalised() -> None:
+    from easy_oww.augment.sources import FOLLOW_UP_SECONDS, follow_up_speech
+
+    quiet = np.concatenate([np.zeros(4000, np.int16), _phrase(3.0, 220.0, level=0.05)])
+    (y,) = follow_up_speech([quiet, np.zeros(16000, np.int16)])  # silence is left out
+    assert len(y) <= FOLLOW_UP_SECONDS * SAMPLE_RATE and not y.flags.writeable
+    assert np.max(np.abs(y[:320])) > 0  # the leading silence is gone
+    assert abs(active_rms(y) - 0.1) < 1e-3
+
+
+def _speech_sources() -> AcousticSources:
+    return build_sources(seed=3, babble=[_phrase(0.8, 180.0)],
+                         speech=[_phrase(1.5, 180.0), _phrase(1.5, 260.0)])
+
+
+def test_speech_follows_positives_and_end_placed_negatives_alike() -> None:
+    src = _speech_sources()
+    on = _augmenter(src, follow_probability=1.0, follow_pause_s=(0.05, 0.05),
+                    end_jitter_s=(0.3, 0.3))
+    off = _augmenter(src, follow_probability=0.0, end_jitter_s=(0.3, 0.3))
+    clip = _phrase(1.0)
+    tail = slice(WINDOW - int(0.25 * SAMPLE_RATE) + 160, WINDOW)  # after the pause
+    for seed in range(6):
+        y, plan = on.augment(clip, np.random.default_rng(seed))
+        assert plan.follow is not None and "speech after 0.05 s" in plan.describe()
+        assert np.abs(y[tail]).mean() > 100  # speech, at about the phrase's level
+        quiet = off(clip, np.random.default_rng(seed))
+        assert not np.any(quiet[tail])
+        # the phrase itself is the same window for window with and without the follow-up
+        np.testing.assert_array_equal(y[:tail.start - 960], quiet[:tail.start - 960])
+    placed_like_positives = 0
+    for seed in range(20):  # short negatives are placed like positives half of the time
+        y, plan = on.augment(clip, np.random.default_rng(seed), positive=False)
+        assert plan.follow is not None
+        placed_like_positives += bool(np.any(y[tail]))
+    assert 4 <= placed_like_positives <= 16
+
+
+def test_speech_after_the_phrase_keeps_the_other_choices() -> None:
+    """The follow-up is drawn last: every earlier choice is that of a plan without it."""
+    src = _speech_sources()
+    on, off = (Augmenter(AugmentConfig(follow_probability=p), src, WINDOW) for p in (1.0, 0.0))
+    for seed in range(10):
+        a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
+        assert a.follow is not None and b.follow is None
+        assert dataclasses.replace(a, follow=None, follow_pause_s=0.0, follow_db=0.0) == b
+
+
+def test_sources_fingerprint_the_speech_and_held_out_voices_replace_it() -> None:
+    from easy_oww.augment import with_babble
+
+    src = _speech_sources()
+    plain = build_sources(seed=3, babble=[_phrase(0.8, 180.0)])
+    assert not plain.speech and len(src.speech) == 2
+    assert src.fingerprint() != plain.fingerprint()
+    held = with_babble(src, [_phrase(1.0, 150.0)], seed=3, seconds=2.0)
+    assert len(held.speech) == 1 and held.fingerprint() != src.fingerprint()
+    assert not with_babble(plain, [_phrase(1.0, 150.0)], seed=3, seconds=2.0).speech

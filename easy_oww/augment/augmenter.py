@@ -1,8 +1,9 @@
 """The augmentation chain applied to every clip, in memory, inside feature workers.
 
 Order (each step with its probability and range from `AugmentConfig`):
-pitch/tempo on the clip -> placement in the window -> room reverb -> background noise at
-a sampled SNR -> microphone/channel EQ -> gain -> light distortion -> int16.
+pitch/tempo on the clip -> placement in the window (and, after the phrase, the start of
+another utterance: the rest of a command) -> room reverb -> background noise at a sampled
+SNR -> microphone/channel EQ -> gain -> light distortion -> int16.
 Noise is added before the EQ because the microphone hears speech and noise together.
 
 All random choices for one call are drawn first, in a fixed order, into an `AugmentPlan`;
@@ -21,6 +22,7 @@ import scipy.fft as sfft
 
 from easy_oww.augment import effects
 from easy_oww.augment.ops import (
+    active_rms,
     as_float,
     crop_or_pad,
     direct_path_index,
@@ -35,6 +37,7 @@ from easy_oww.config import AugmentConfig
 _HEADROOM = 0.98  # peak level gain may reach without the distortion step
 _DISTORTION_AMOUNT = (0.05, 0.35)  # "light": audiomentations' scale is 0..1
 _MAX_RIR_CACHE = 256
+_FOLLOW_DB = (-6.0, 3.0)  # the following speech's level against the phrase's
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class AugmentPlan:
     gain_db: float = 0.0
     distortion: float | None = None
     seed: int = 0  # for the sample-level choices (placement, crop, noise offset)
+    follow: int | None = None  # index into sources.speech: speech after the phrase
+    follow_pause_s: float = 0.0
+    follow_db: float = 0.0  # its level against the phrase's
     names: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -66,6 +72,8 @@ class AugmentPlan:
         parts.append(f"gain {self.gain_db:+.0f} dB")
         if self.distortion is not None:
             parts.append("distorted")
+        if self.follow is not None:
+            parts.append(f"speech after {self.follow_pause_s:.2f} s")
         return ", ".join(parts)
 
 
@@ -104,6 +112,12 @@ class Augmenter:
         gain = float(rng.uniform(*c.gain_db))
         dist = (float(rng.uniform(*_DISTORTION_AMOUNT))
                 if u[5] < c.distortion_probability else None)
+        seed = int(rng.integers(2**63))
+        # drawn after everything else, so the choices above stay those of earlier versions
+        follow = (int(rng.integers(len(s.speech)))
+                  if s.speech and rng.uniform() < c.follow_probability else None)
+        pause = float(rng.uniform(*c.follow_pause_s)) if follow is not None else 0.0
+        level = float(rng.uniform(*_FOLLOW_DB)) if follow is not None else 0.0
         names = {}
         if rir is not None:
             names["rir"] = s.rir_names[rir]
@@ -111,7 +125,8 @@ class Augmenter:
             names["noise"] = s.noise_names[noise]
         return AugmentPlan(positive=positive, semitones=semitones, tempo=tempo, rir=rir,
                            noise=noise, snr_db=snr, eq=eq, gain_db=gain, distortion=dist,
-                           seed=int(rng.integers(2**63)), names=names)
+                           seed=seed, follow=follow, follow_pause_s=pause, follow_db=level,
+                           names=names)
 
     def augment(self, audio: np.ndarray, rng: np.random.Generator, *,
                 positive: bool = True) -> tuple[np.ndarray, AugmentPlan]:
@@ -133,7 +148,7 @@ class Augmenter:
             x = crop_or_pad(x, min(len(x), self._pre_crop_len(plan)), rng) if len(x) else x
         if plan.semitones or plan.tempo != 1.0:
             x = effects.pitch_tempo(x, plan.semitones, plan.tempo)
-        x = self._place(x, plan.positive, rng)
+        x = self._place(x, plan, rng)
         if plan.rir is not None:
             x = self._reverb(x, plan.rir)
         if plan.noise is not None and plan.snr_db is not None:
@@ -148,14 +163,21 @@ class Augmenter:
     def _pre_crop_len(self, plan: AugmentPlan) -> int:
         return int(np.ceil(self.window_samples * max(plan.tempo, 1.0) * 1.2)) + 1
 
-    def _place(self, x: np.ndarray, positive: bool, rng: np.random.Generator) -> np.ndarray:
+    def _place(self, x: np.ndarray, plan: AugmentPlan, rng: np.random.Generator) -> np.ndarray:
         """Positives end near the window's end; short negatives are placed like positives
-        half of the time (so position alone never tells them apart), else anywhere."""
+        half of the time (so position alone never tells them apart), else anywhere.
+        Speech after the phrase (`plan.follow`) goes into both kinds of end-placed window,
+        so that neither silence nor speech after a phrase tells them apart."""
         n = self.window_samples
-        end_like = positive or (len(x) < n and rng.uniform() < 0.5)
-        if end_like:
-            return place_in_window(x, n, rng, tuple(self.config.end_jitter_s))  # type: ignore[arg-type]
-        return crop_or_pad(x, n, rng)
+        end_like = plan.positive or (len(x) < n and rng.uniform() < 0.5)
+        if not end_like:
+            return crop_or_pad(x, n, rng)
+        after = None
+        if plan.follow is not None:
+            level = active_rms(x) * 10.0 ** (plan.follow_db / 20.0) / 0.1  # speech is at 0.1
+            after = (self.sources.speech[plan.follow] * np.float32(level)).astype(np.float32)
+        return place_in_window(x, n, rng, tuple(self.config.end_jitter_s),  # type: ignore[arg-type]
+                               after=after, pause_s=plan.follow_pause_s)
 
     def _reverb(self, x: np.ndarray, index: int) -> np.ndarray:
         """`ops.apply_rir` with the RIR's spectrum cached for this window length."""

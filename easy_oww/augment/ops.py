@@ -46,13 +46,16 @@ def active_rms(audio: np.ndarray) -> float:
 
 
 def place_in_window(audio: np.ndarray, window_samples: int, rng: np.random.Generator,
-                    end_jitter_s: tuple[float, float]) -> np.ndarray:
+                    end_jitter_s: tuple[float, float], *, after: np.ndarray | None = None,
+                    pause_s: float = 0.0) -> np.ndarray:
     """Put a phrase in a zero window so that it ends `jitter` seconds before the window end.
 
     openWakeWord's convention: the model fires at the end of the phrase, so training puts
     the phrase's end near the end of the window, with a random gap drawn from
     `end_jitter_s`. A phrase longer than the space left loses its beginning (the end is
-    what the model must see). Output: float32 of exactly `window_samples`.
+    what the model must see). `after` (float audio) starts `pause_s` after the phrase's
+    end and fills what is left of the window: the rest of a command that follows a wake
+    word. Output: float32 of exactly `window_samples`.
     """
     x = as_float(audio)
     jitter = round(rng.uniform(*end_jitter_s) * SAMPLE_RATE) if end_jitter_s[1] > 0 else 0
@@ -62,6 +65,10 @@ def place_in_window(audio: np.ndarray, window_samples: int, rng: np.random.Gener
     take = min(len(x), end)
     if take:
         out[end - take:end] = x[len(x) - take:]
+    if after is not None:
+        start = end + round(pause_s * SAMPLE_RATE)
+        room = min(max(0, window_samples - start), len(after))
+        out[start:start + room] = after[:room]
     return out
 
 

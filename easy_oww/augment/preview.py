@@ -50,7 +50,8 @@ def run_preview(project: Project, workspace: Workspace, *, count: int = 8,
     window = preview_window(cfg.clips.clip_duration, clips)
     if progress:
         progress("augment preview", 0, count)
-    sources = build_sources(workspace, seed=seed, babble=clips)
+    # the clips themselves stand in for the speech that may follow a phrase
+    sources = build_sources(workspace, seed=seed, babble=clips, speech=clips)
     augmenter = Augmenter(cfg.augment, sources, window)
     with disk_space(out_dir, preview_bytes(count, window, plot), "augment-preview"):
         wavs = save_examples(augmenter, clips, out_dir, count, seed)

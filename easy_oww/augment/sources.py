@@ -5,7 +5,9 @@ Embedded defaults need no download (DESIGN.md, Contract 4):
   rooms, both stereo channels as two microphone positions),
 - simulated shoebox rooms (`rooms.simulate_room`),
 - generated white/pink/brown/blue noise, 50/60 Hz mains hum and buzz,
-- babble made from TTS clips passed in by the caller.
+- babble made from TTS clips passed in by the caller,
+- single utterances (TTS clips passed in by the caller) that may follow a phrase, as the
+  rest of a command follows a wake word ("hey jarvis, what time is it").
 Downloaded sets are added when present under the workspace's datasets folder.
 """
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from easy_oww.augment import noise as gen
+from easy_oww.augment.ops import active_rms, as_float
 from easy_oww.augment.rooms import prepare_rir, simulated_rooms
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.rng import item_rng
@@ -52,6 +55,7 @@ class AcousticSources:
     noises: tuple[np.ndarray, ...]
     noise_names: tuple[str, ...]
     rir_names: tuple[str, ...]
+    speech: tuple[np.ndarray, ...] = ()  # utterances that may follow a phrase (`Augmenter`)
 
     def __post_init__(self) -> None:
         if len(self.rirs) != len(self.rir_names) or len(self.noises) != len(self.noise_names):
@@ -59,16 +63,17 @@ class AcousticSources:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.rirs) + sum(a.nbytes for a in self.noises)
+        return sum(a.nbytes for a in self.rirs + self.noises + self.speech)
 
     def fingerprint(self) -> str:
         """16 hex digits identifying the contents (for cache keys of augmented features)."""
-        return fingerprint_arrays(zip(self.rir_names + self.noise_names,
-                                      self.rirs + self.noises))
+        speech = [(f"speech_{i}", x) for i, x in enumerate(self.speech)]
+        return fingerprint_arrays([*zip(self.rir_names + self.noise_names,
+                                        self.rirs + self.noises), *speech])
 
     def summary(self) -> str:
-        return (f"{len(self.rirs)} room impulse responses, {len(self.noises)} noises "
-                f"({self.nbytes / 1e6:.1f} MB)")
+        return (f"{len(self.rirs)} room impulse responses, {len(self.noises)} noises, "
+                f"{len(self.speech)} follow-up utterances ({self.nbytes / 1e6:.1f} MB)")
 
 
 def fingerprint_arrays(items: Iterable[tuple[str, np.ndarray]]) -> str:
@@ -93,14 +98,17 @@ def build_rooms(workspace: Workspace | None = None, *, seed: int = 0,
 
 
 def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
-                  babble: Sequence[np.ndarray] = (), include_downloaded: bool = True,
+                  babble: Sequence[np.ndarray] = (), speech: Sequence[np.ndarray] = (),
+                  include_downloaded: bool = True,
                   simulated: int = 24, noise_seconds: float = 8.0, babble_tracks: int = 4,
                   babble_seconds: float | None = None, max_downloaded_rirs: int = 128,
                   max_downloaded_noises: int = 64) -> AcousticSources:
     """Collect every available RIR and noise; deterministic for a given `seed` and data.
 
     Each babble track lasts `babble_seconds` (default `noise_seconds`): babble is not
-    stationary, so a longer track gives more distinct crowds to cut windows from."""
+    stationary, so a longer track gives more distinct crowds to cut windows from.
+    `speech`: single utterances, kept as `follow_up_speech` makes them, for the speech that
+    follows a phrase in some windows (`AugmentConfig.follow_probability`)."""
     rirs = build_rooms(workspace, seed=seed, include_downloaded=include_downloaded,
                        simulated=simulated, max_downloaded_rirs=max_downloaded_rirs)
     noises = generated_noises(seed, int(noise_seconds * SAMPLE_RATE))
@@ -115,16 +123,41 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
                                workspace, seed, noise_seconds)
     sources = AcousticSources(
         rirs=tuple(h for _, h in rirs), noises=tuple(_frozen(x) for _, x in noises),
-        noise_names=tuple(n for n, _ in noises), rir_names=tuple(n for n, _ in rirs))
+        noise_names=tuple(n for n, _ in noises), rir_names=tuple(n for n, _ in rirs),
+        speech=follow_up_speech(speech))
     log.debug("acoustic sources: %s", sources.summary())
     return sources
+
+
+FOLLOW_UP_SECONDS = 2.0  # more than any window has room for after its phrase
+
+
+def follow_up_speech(clips: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Utterances as float32 from their first active 20 ms frame (a pause before them is
+    drawn separately), cut to FOLLOW_UP_SECONDS and scaled to an active RMS of 0.1.
+    Silent clips are left out."""
+    out = []
+    for clip in clips:
+        x = as_float(np.asarray(clip))
+        frame = 320
+        n = len(x) // frame
+        if n == 0:
+            continue
+        power = np.mean(np.square(x[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+        if power.max() <= 0.0:
+            continue
+        first = int(np.argmax(power >= power.max() * 1e-4))  # within 40 dB of the loudest
+        y = x[first * frame: first * frame + int(FOLLOW_UP_SECONDS * SAMPLE_RATE)]
+        out.append(_frozen(y * (0.1 / max(active_rms(y), 1e-9))))
+    return tuple(out)
 
 
 def with_babble(sources: AcousticSources, babble: Sequence[np.ndarray], *, seed: int,
                 seconds: float) -> AcousticSources:
     """`sources` with every babble track remade from other `babble` clips (same names,
-    same number of tracks, so augmentation draws the same kinds of noise as often):
-    held-out clips get crowds of held-out voices that training never heard."""
+    same number of tracks, so augmentation draws the same kinds of noise as often), and
+    the follow-up utterances too when `sources` has them: held-out clips get crowds and
+    follow-ups of held-out voices that training never heard."""
     if not babble:
         raise ValueError("babble needs at least one clip")
     noises = list(sources.noises)
@@ -132,7 +165,8 @@ def with_babble(sources: AcousticSources, babble: Sequence[np.ndarray], *, seed:
         if name.startswith("babble_"):
             rng = item_rng(seed, f"held-out-{name}", 0, stream="sources")
             noises[i] = _frozen(gen.babble(babble, int(seconds * SAMPLE_RATE), rng))
-    return dataclasses.replace(sources, noises=tuple(noises))
+    speech = follow_up_speech(babble) if sources.speech else ()
+    return dataclasses.replace(sources, noises=tuple(noises), speech=speech)
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:

@@ -153,6 +153,13 @@ class AugmentConfig(_Section):
     distortion_probability: float = Field(0.05, ge=0.0, le=1.0,
                                           description="light saturation")
     end_jitter_s: Range = Field((0.0, 0.3), description="silence after the phrase's end")
+    follow_probability: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="speech follows the phrase (another utterance, after a pause from "
+                    "follow_pause_s), as a command follows a wake word; in positives and in "
+                    "the negatives placed like them alike")
+    follow_pause_s: Range = Field((0.0, 0.2),
+                                  description="pause between the phrase and the speech after it")
 
     @field_validator("snr_db")
     @classmethod
@@ -173,6 +180,11 @@ class AugmentConfig(_Section):
     @classmethod
     def _tempo(cls, v: Range) -> Range:
         return _check_range(v, 0.5, 2.0, "tempo")
+
+    @field_validator("follow_pause_s")
+    @classmethod
+    def _follow_pause(cls, v: Range) -> Range:
+        return _check_range(v, 0.0, 2.0, "follow_pause_s")
 
     @field_validator("end_jitter_s")
     @classmethod

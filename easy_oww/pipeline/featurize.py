@@ -137,9 +137,10 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
 
     window = window_samples(config, plan.splits["train_positive"])
     babble = [load_audio(p) for p in plan.splits["train_speech"][:BABBLE_CLIPS]]
-    sources = build_sources(workspace, seed=config.seed, babble=babble,
+    sources = build_sources(workspace, seed=config.seed, babble=babble, speech=babble,
                             babble_seconds=BABBLE_SECONDS)
-    # held-out clips: the same rooms and noises, but crowds of held-out voices
+    # held-out clips: the same rooms and noises, but crowds (and speech after the phrase)
+    # of held-out voices
     held_babble = [load_audio(p) for p in plan.splits.get("eval_speech", [])[:BABBLE_CLIPS]]
     held_sources = (with_babble(sources, held_babble, seed=config.seed,
                                 seconds=BABBLE_SECONDS) if held_babble else sources)
