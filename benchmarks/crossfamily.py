@@ -358,11 +358,27 @@ def clip_peaks(model: object, path: Path) -> np.ndarray:
     return np.array([s[a:b].max() for a, b in zip(z["start"], z["end"])], np.float32)
 
 
+CONDITIONS = ("pico", "rhvoice", "clean", "noisy", "alone", "followed")
+
+
+def condition_recall(labels: list[str], peaks: np.ndarray, threshold: float) -> dict[str, float]:
+    """Recall at `threshold` by synthesizer, by clean/noisy and by whether a command
+    follows the wake word ("Hey jarvis, what time is it.") or nothing does."""
+    groups: dict[str, list[bool]] = {c: [] for c in CONDITIONS}
+    for label, peak in zip(labels, peaks):
+        text = label.split("'")[1]
+        for c in (label.split(":")[0], "noisy" if label.endswith("(noisy)") else "clean",
+                  "followed" if "," in text else "alone"):
+            groups[c].append(bool(peak >= threshold))
+    return {c: float(np.mean(v)) if v else float("nan") for c, v in groups.items()}
+
+
 def evaluate(model_path: Path, key: str, bench: Path) -> dict[str, float]:
     from easy_oww.evaluate.detector import WakeWordModel
 
     model = WakeWordModel(model_path)
     pos = clip_peaks(model, bench / f"{key}_pos.npz")
+    labels = [str(x) for x in np.load(bench / f"{key}_pos.npz")["labels"]]
     adv = clip_peaks(model, bench / f"{key}_adv.npz")
     neg = {k: window_scores(model, np.load(bench / f"{k}.npy")) for k in ("tts", "real")}
     hours = {k: m.hours_for_frames(len(v)) for k, v in neg.items()}
@@ -379,6 +395,7 @@ def evaluate(model_path: Path, key: str, bench: Path) -> dict[str, float]:
         "recall@<=0.5fph": float((1 - det.miss_rate[ok]).max()) if ok.any() else 0.0,
         "det_area": det.area,
         "near_miss@0.5": m.false_accept_rate(adv, 0.5),
+        **{f"recall@0.5 {c}": r for c, r in condition_recall(labels, pos, 0.5).items()},
     }
 
 
@@ -423,6 +440,12 @@ def main() -> None:
         print(f"| {key} | {name} | {r['recall@0.5']:.3f} | {r['fph_tts@0.5']:.2f} / "
               f"{r['fph_real@0.5']:.2f} | {r['recall@<=0.5fph']:.3f} | {r['det_area']:.3f} | "
               f"{r['near_miss@0.5']:.1%} |")
+    print("\nrecall at 0.5 by condition (a command after the wake word: \"followed\")")
+    print("| word | model | " + " | ".join(CONDITIONS) + " |")
+    print("|---|---|" + "---|" * len(CONDITIONS))
+    for key, name, r in rows:
+        print(f"| {key} | {name} | "
+              + " | ".join(f"{r[f'recall@0.5 {c}']:.2f}" for c in CONDITIONS) + " |")
     if args.json:
         args.json.write_text(json.dumps([{"word": k, "model": n, **r} for k, n, r in rows],
                                         indent=1))
