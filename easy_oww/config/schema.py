@@ -152,7 +152,7 @@ class AugmentConfig(_Section):
     eq_probability: float = Field(0.4, ge=0.0, le=1.0, description="phone/far-field/cheap mic")
     distortion_probability: float = Field(0.05, ge=0.0, le=1.0,
                                           description="light saturation")
-    end_jitter_s: Range = Field((0.0, 0.3), description="silence after the phrase's end")
+    end_jitter_s: Range = Field((0.0, 0.3), description="time from the phrase's end to the window's end")
     follow_probability: float = Field(
         0.5, ge=0.0, le=1.0,
         description="speech follows the phrase (another utterance, after a pause from "
