@@ -73,7 +73,7 @@ def main() -> None:
     positives = [phrase(rng.uniform(0.7, 1.4), rng.uniform(100, 250), rng) for _ in range(16)]
     negatives = [phrase(rng.uniform(3.0, 6.0), rng.uniform(100, 250), rng) for _ in range(4)]
     t0 = time.perf_counter()
-    sources = build_sources(seed=0, babble=positives)
+    sources = build_sources(seed=0, babble=positives, speech=negatives)
     build_s = time.perf_counter() - t0
 
     def run(aug: Augmenter, i: int) -> object:
@@ -85,12 +85,14 @@ def main() -> None:
     aug_ms = per_clip_ms(lambda i: run(default, i), args.clips)
 
     off = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
-           "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0}
+           "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
+           "follow_probability": 0.0}
     steps = {"placement + gain only": {}, "reverb (p=1)": {"rir_probability": 1.0},
              "noise (p=1)": {"noise_probability": 1.0},
              "pitch (p=1)": {"pitch_probability": 1.0}, "tempo (p=1)": {"tempo_probability": 1.0},
              "EQ (p=1)": {"eq_probability": 1.0},
-             "distortion (p=1)": {"distortion_probability": 1.0}}
+             "distortion (p=1)": {"distortion_probability": 1.0},
+             "speech after (p=1)": {"follow_probability": 1.0}}
     print(f"machine load (1/5/15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
           f"{os.cpu_count()} cpus; window {args.window_s:.1f} s; sources built in "
           f"{build_s * 1000:.0f} ms ({sources.summary()})")
