@@ -31,7 +31,7 @@ from easy_oww.augment.ops import (
     place_in_window,
     to_int16_clipped,
 )
-from easy_oww.augment.sources import AcousticSources
+from easy_oww.augment.sources import FOLLOW_UP_RMS, AcousticSources
 from easy_oww.config import AugmentConfig
 
 _HEADROOM = 0.98  # peak level gain may reach without the distortion step
@@ -174,8 +174,8 @@ class Augmenter:
             return crop_or_pad(x, n, rng)
         after = None
         if plan.follow is not None:
-            level = active_rms(x) * 10.0 ** (plan.follow_db / 20.0) / 0.1  # speech is at 0.1
-            after = (self.sources.speech[plan.follow] * np.float32(level)).astype(np.float32)
+            level = active_rms(x) * 10.0 ** (plan.follow_db / 20.0) / FOLLOW_UP_RMS
+            after = self.sources.speech[plan.follow][:n] * np.float32(level)
         return place_in_window(x, n, rng, tuple(self.config.end_jitter_s),  # type: ignore[arg-type]
                                after=after, pause_s=plan.follow_pause_s)
 

@@ -34,15 +34,35 @@ def active_rms(audio: np.ndarray) -> float:
     count as active; a clip shorter than one frame is measured whole.
     """
     x = np.asarray(audio, dtype=np.float64)
-    n = len(x) // _ACTIVE_FRAME
-    if n < 2:
+    if len(x) < 2 * _ACTIVE_FRAME:
         return float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
-    power = np.mean(x[: n * _ACTIVE_FRAME].reshape(n, _ACTIVE_FRAME) ** 2, axis=1)
-    top = float(power.max())
-    if top <= 0.0:
+    power = _frame_power(x)
+    if power.max() <= 0.0:
         return 0.0
-    active = power >= top * 10.0 ** (_ACTIVE_FLOOR_DB / 10.0)
-    return float(np.sqrt(power[active].mean()))
+    return float(np.sqrt(power[_active(power)].mean()))
+
+
+def first_active_sample(audio: np.ndarray) -> int | None:
+    """Where the first active 20 ms frame (as `active_rms` counts them) starts; None for
+    audio that is silent or shorter than one frame."""
+    power = _frame_power(np.asarray(audio))
+    if len(power) == 0 or power.max() <= 0.0:
+        return None
+    return int(np.argmax(_active(power))) * _ACTIVE_FRAME
+
+
+def _frame_power(x: np.ndarray) -> np.ndarray:
+    """Mean power (float64) of each whole 20 ms frame."""
+    n = len(x) // _ACTIVE_FRAME
+    frames = x[: n * _ACTIVE_FRAME].reshape(n, _ACTIVE_FRAME)
+    power: np.ndarray = np.mean(np.square(frames, dtype=np.float64), axis=1)
+    return power
+
+
+def _active(power: np.ndarray) -> np.ndarray:
+    """Frames within 40 dB of the loudest one."""
+    active: np.ndarray = power >= float(power.max()) * 10.0 ** (_ACTIVE_FLOOR_DB / 10.0)
+    return active
 
 
 def place_in_window(audio: np.ndarray, window_samples: int, rng: np.random.Generator,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from easy_oww.augment import noise as gen
-from easy_oww.augment.ops import active_rms, as_float
+from easy_oww.augment.ops import active_rms, as_float, first_active_sample
 from easy_oww.augment.rooms import prepare_rir, simulated_rooms
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.rng import item_rng
@@ -130,25 +130,21 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
 
 
 FOLLOW_UP_SECONDS = 2.0  # more than any window has room for after its phrase
+FOLLOW_UP_RMS = 0.1  # the active RMS follow-up utterances are kept at
 
 
 def follow_up_speech(clips: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
     """Utterances as float32 from their first active 20 ms frame (a pause before them is
-    drawn separately), cut to FOLLOW_UP_SECONDS and scaled to an active RMS of 0.1.
-    Silent clips are left out."""
+    drawn separately), cut to FOLLOW_UP_SECONDS and scaled to an active RMS of
+    FOLLOW_UP_RMS. Silent clips are left out."""
     out = []
     for clip in clips:
         x = as_float(np.asarray(clip))
-        frame = 320
-        n = len(x) // frame
-        if n == 0:
+        first = first_active_sample(x)
+        if first is None:
             continue
-        power = np.mean(np.square(x[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
-        if power.max() <= 0.0:
-            continue
-        first = int(np.argmax(power >= power.max() * 1e-4))  # within 40 dB of the loudest
-        y = x[first * frame: first * frame + int(FOLLOW_UP_SECONDS * SAMPLE_RATE)]
-        out.append(_frozen(y * (0.1 / max(active_rms(y), 1e-9))))
+        y = x[first: first + int(FOLLOW_UP_SECONDS * SAMPLE_RATE)]
+        out.append(_frozen(y * (FOLLOW_UP_RMS / max(active_rms(y), 1e-9))))
     return tuple(out)
 
 
