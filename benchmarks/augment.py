@@ -88,7 +88,9 @@ def main() -> None:
            "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
            "follow_probability": 0.0}
     steps = {"placement + gain only": {}, "reverb (p=1)": {"rir_probability": 1.0},
-             "noise (p=1)": {"noise_probability": 1.0},
+             "noise (p=1)": {"noise_probability": 1.0, "noise_span_probability": 0.0},
+             "noise over a stretch (p=1)": {"noise_probability": 1.0,
+                                            "noise_span_probability": 1.0},
              "pitch (p=1)": {"pitch_probability": 1.0}, "tempo (p=1)": {"tempo_probability": 1.0},
              "EQ (p=1)": {"eq_probability": 1.0},
              "distortion (p=1)": {"distortion_probability": 1.0},
@@ -98,7 +100,7 @@ def main() -> None:
           f"{build_s * 1000:.0f} ms ({sources.summary()})")
     for name, on in steps.items():
         aug = Augmenter(AugmentConfig(**{**off, **on}), sources, window)
-        print(f"  {name:24s} {per_clip_ms(lambda i, a=aug: run(a, i), args.clips // 2):6.3f} ms/clip")
+        print(f"  {name:28s} {per_clip_ms(lambda i, a=aug: run(a, i), args.clips // 2):6.3f} ms/clip")
     print(f"augmentation (default config): {aug_ms:.3f} ms/clip")
     _, fe_ms = feature_ms(window, max(64, args.clips // 4))
     print(f"ratio augmentation / features: {aug_ms / fe_ms:.2f} (target <= 0.50)")

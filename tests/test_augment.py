@@ -20,7 +20,7 @@ from easy_oww.augment import (
     mix_at_snr,
     place_in_window,
 )
-from easy_oww.augment.ops import to_int16_clipped
+from easy_oww.augment.ops import blend_span, to_int16_clipped
 from easy_oww.config import AugmentConfig
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.rng import item_rng
@@ -28,7 +28,7 @@ from easy_oww.rng import item_rng
 WINDOW = 2 * SAMPLE_RATE
 OFF = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
            "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
-           "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0)}
+           "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0), "noise_span_probability": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +230,52 @@ def test_noise_step_adds_noise_at_the_planned_snr(sources) -> None:
         clean = aug.apply_float(clip, dataclasses.replace(plan, noise=None, snr_db=None))
         got = 20 * np.log10(active_rms(clean) / np.sqrt(np.mean((noisy - clean) ** 2.0)))
         assert abs(got - plan.snr_db) < 0.5, plan.describe()
+
+
+def test_blend_span_switches_inside_the_span_with_ramps_outside_it() -> None:
+    outside, inside = np.zeros(1000, np.float32), np.ones(1000, np.float32)
+    y = blend_span(outside, inside, 300, 600, 20)
+    assert np.all(y[300:600] == 1.0) and np.all(y[:280] == 0.0) and np.all(y[620:] == 0.0)
+    assert np.all(np.diff(y[279:301]) > 0) and np.all(np.diff(y[599:621]) < 0)  # no step
+    assert np.all((y[280:300] > 0) & (y[280:300] < 1))
+    edge = blend_span(outside, inside, 0, 5, 20)  # the ramp is cut at the array's ends
+    assert np.all(edge[:5] == 1.0) and np.all(np.diff(edge[4:26]) < 0) and edge[25] == 0.0
+    np.testing.assert_array_equal(blend_span(outside, inside, 0, 1000, 20), inside)
+    np.testing.assert_array_equal(blend_span(outside, inside, 500, 500, 20), outside)
+    with pytest.raises(ValueError, match="equal lengths"):
+        blend_span(outside, inside[:10], 0, 5, 2)
+
+
+def test_noise_over_part_of_the_window_leaves_the_rest_clean(sources) -> None:
+    clip = _phrase(1.0)
+    aug = _augmenter(sources, noise_probability=1.0, noise_span_probability=1.0,
+                     snr_db=(5.0, 5.0))
+    ramp = SAMPLE_RATE // 100
+    spans = []
+    for seed in range(8):
+        plan = aug.plan(np.random.default_rng(seed))
+        assert plan.noise_span is not None and " over " in plan.describe()
+        start, stop = (round(f * WINDOW) for f in plan.noise_span)
+        spans.append((start, stop))
+        noisy = aug.apply_float(clip, plan)
+        clean = aug.apply_float(clip, dataclasses.replace(plan, noise=None, snr_db=None,
+                                                          noise_span=None))
+        whole = aug.apply_float(clip, dataclasses.replace(plan, noise_span=None))
+        d = noisy - clean
+        assert not np.any(d[:max(0, start - ramp)]) and not np.any(d[stop + ramp:])
+        np.testing.assert_allclose(noisy[start:stop], whole[start:stop], atol=1e-6)  # same noise
+        assert np.sqrt(np.mean(d[start:stop] ** 2)) > 0.01 * active_rms(clean)
+    assert all(0 <= a <= b <= WINDOW for a, b in spans)
+    assert min(a for a, _ in spans) < 0.3 * WINDOW and max(b for _, b in spans) > 0.7 * WINDOW
+
+
+def test_noise_span_is_drawn_last_and_only_for_noisy_windows(sources) -> None:
+    on, off = (_augmenter(sources, noise_probability=0.5, noise_span_probability=p,
+                          pitch_probability=0.5, rir_probability=0.5) for p in (1.0, 0.0))
+    for seed in range(12):
+        a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
+        assert (a.noise_span is not None) == (a.noise is not None) and b.noise_span is None
+        assert dataclasses.replace(a, noise_span=None) == b
 
 
 @pytest.mark.parametrize("kind", effects.EQ_KINDS)
@@ -440,7 +486,8 @@ def test_speech_follows_positives_and_end_placed_negatives_alike() -> None:
 def test_speech_after_the_phrase_keeps_the_other_choices() -> None:
     """The follow-up is drawn last: every earlier choice is that of a plan without it."""
     src = _speech_sources()
-    on, off = (Augmenter(AugmentConfig(follow_probability=p), src, WINDOW) for p in (1.0, 0.0))
+    on, off = (Augmenter(AugmentConfig(follow_probability=p, noise_span_probability=0.0), src,
+                         WINDOW) for p in (1.0, 0.0))
     for seed in range(10):
         a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
         assert a.follow is not None and b.follow is None

@@ -3,7 +3,8 @@
 Order (each step with its probability and range from `AugmentConfig`):
 pitch/tempo on the clip -> placement in the window (and, after the phrase, the start of
 another utterance: the rest of a command) -> room reverb -> background noise at a sampled
-SNR -> microphone/channel EQ -> gain -> light distortion -> int16.
+SNR (over the whole window, or a stretch of it) -> microphone/channel EQ -> gain -> light
+distortion -> int16.
 Noise is added before the EQ because the microphone hears speech and noise together.
 
 All random choices for one call are drawn first, in a fixed order, into an `AugmentPlan`;
@@ -24,6 +25,7 @@ from easy_oww.augment import effects
 from easy_oww.augment.ops import (
     active_rms,
     as_float,
+    blend_span,
     crop_or_pad,
     direct_path_index,
     match_rms,
@@ -33,11 +35,15 @@ from easy_oww.augment.ops import (
 )
 from easy_oww.augment.sources import FOLLOW_UP_RMS, AcousticSources
 from easy_oww.config import AugmentConfig
+from easy_oww.contract import SAMPLE_RATE
 
 _HEADROOM = 0.98  # peak level gain may reach without the distortion step
 _DISTORTION_AMOUNT = (0.05, 0.35)  # "light": audiomentations' scale is 0..1
 _MAX_RIR_CACHE = 256
 _FOLLOW_DB = (-6.0, 3.0)  # the following speech's level against the phrase's
+_SPAN_START = (0.0, 0.6)  # where partial noise starts and stops, as shares of the window
+_SPAN_STOP = (0.4, 1.0)
+_SPAN_RAMP_S = 0.01  # its fade in and out
 
 
 @dataclass(frozen=True)
@@ -57,12 +63,15 @@ class AugmentPlan:
     follow: int | None = None  # index into sources.speech: speech after the phrase
     follow_pause_s: float = 0.0
     follow_db: float = 0.0  # its level against the phrase's
+    noise_span: tuple[float, float] | None = None  # noise only there (shares of the window)
     names: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         parts = [self.names.get("rir", "dry"), self.names.get("noise", "no noise")]
         if self.snr_db is not None:
             parts[-1] += f" @ {self.snr_db:.0f} dB"
+        if self.noise_span is not None:
+            parts[-1] += f" over {self.noise_span[0]:.2f}-{self.noise_span[1]:.2f}"
         if self.semitones:
             parts.append(f"pitch {self.semitones:+.1f} st")
         if self.tempo != 1.0:
@@ -118,6 +127,10 @@ class Augmenter:
                   if s.speech and rng.uniform() < c.follow_probability else None)
         pause = float(rng.uniform(*c.follow_pause_s)) if follow is not None else 0.0
         level = float(rng.uniform(*_FOLLOW_DB)) if follow is not None else 0.0
+        span = None
+        if noise is not None and rng.uniform() < c.noise_span_probability:
+            a, b = float(rng.uniform(*_SPAN_START)), float(rng.uniform(*_SPAN_STOP))
+            span = (min(a, b), max(a, b))
         names = {}
         if rir is not None:
             names["rir"] = s.rir_names[rir]
@@ -126,7 +139,7 @@ class Augmenter:
         return AugmentPlan(positive=positive, semitones=semitones, tempo=tempo, rir=rir,
                            noise=noise, snr_db=snr, eq=eq, gain_db=gain, distortion=dist,
                            seed=seed, follow=follow, follow_pause_s=pause, follow_db=level,
-                           names=names)
+                           noise_span=span, names=names)
 
     def augment(self, audio: np.ndarray, rng: np.random.Generator, *,
                 positive: bool = True) -> tuple[np.ndarray, AugmentPlan]:
@@ -152,7 +165,13 @@ class Augmenter:
         if plan.rir is not None:
             x = self._reverb(x, plan.rir)
         if plan.noise is not None and plan.snr_db is not None:
-            x = mix_at_snr(x, self.sources.noises[plan.noise], plan.snr_db, rng)
+            noisy = mix_at_snr(x, self.sources.noises[plan.noise], plan.snr_db, rng)
+            if plan.noise_span is None:
+                x = noisy
+            else:  # noise that starts and/or stops inside the window
+                n = len(x)
+                x = blend_span(x, noisy, round(plan.noise_span[0] * n),
+                               round(plan.noise_span[1] * n), round(_SPAN_RAMP_S * SAMPLE_RATE))
         if plan.eq is not None:
             x = effects.apply_eq(x, plan.eq)
         x = _gain(x, plan.gain_db, limit=plan.distortion is None)

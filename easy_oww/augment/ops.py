@@ -137,6 +137,31 @@ def mix_at_snr(signal: np.ndarray, noise: np.ndarray, snr_db: float,
     return mixed
 
 
+def blend_span(outside: np.ndarray, inside: np.ndarray, start: int, stop: int,
+               ramp: int) -> np.ndarray:
+    """`inside` over samples [start, stop), `outside` elsewhere (float32, same length).
+
+    The switch at each end of the span is a raised-cosine crossfade of `ramp` samples
+    lying outside the span, left out where the span touches the array's edge: noise that
+    starts or stops inside a window, as a television or a passing car does, without a click.
+    """
+    a, b = np.asarray(outside, np.float32), np.asarray(inside, np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"blend_span needs equal lengths, got {a.shape} and {b.shape}")
+    n = len(a)
+    start, stop = max(0, min(start, n)), max(0, min(stop, n))
+    mask = np.zeros(n, np.float32)
+    mask[start:stop] = 1.0
+    if stop > start and ramp > 0:
+        rise = (0.5 - 0.5 * np.cos(np.pi * (np.arange(1, ramp + 1) / (ramp + 1)))).astype(np.float32)
+        lo = max(0, start - ramp)
+        mask[lo:start] = rise[ramp - (start - lo):]
+        hi = min(n, stop + ramp)
+        mask[stop:hi] = rise[::-1][:hi - stop]
+    out: np.ndarray = (a + (b - a) * mask).astype(np.float32)
+    return out
+
+
 def direct_path_index(rir: np.ndarray) -> int:
     """Index of the direct sound: the first sample reaching half of the RIR's peak.
 

@@ -140,6 +140,12 @@ class AugmentConfig(_Section):
     noise_probability: float = Field(
         0.8, ge=0.0, le=1.0, description="background noise (coloured, hum, babble, downloaded)")
     snr_db: Range = Field((5.0, 25.0), description="speech-to-noise ratio range in dB")
+    noise_span_probability: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="share of noisy windows whose noise covers only part of the window "
+                    "(starts in the first 60%, stops in the last 60%), as a television or "
+                    "a passing car does, so that the phrase is heard with noise before or "
+                    "after it and silence on the other side")
     gain_db: Range = Field((-12.0, 6.0),
                            description="gain range in dB (never pushed past full scale)")
     pitch_probability: float = Field(
