@@ -108,7 +108,7 @@ def test_workers_die_with_a_killed_parent(tmp_path: Path, mapped: bool) -> None:
     if sys.platform.startswith("linux"):  # the kernel's parent-death signal is armed
         assert {sig for _, sig in workers} == {signal.SIGKILL}
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.wait(timeout=120)
     assert wait_gone([pid for pid, _ in workers]) == []
 
 
@@ -126,7 +126,7 @@ def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, mapped: bool,
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig
     assert err.decode() == STOPPED + "\n"  # one line: no traceback, no semaphore warning
     assert wait_gone(workers) == []
@@ -136,7 +136,7 @@ def test_ctrl_c_stops_workers_without_tracebacks(tmp_path: Path) -> None:
     proc, record = start_nap(tmp_path, mapped=False)
     workers = [pid for pid, _ in worker_lines(proc, record)]
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-    _, err = proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
     assert "Traceback" not in err.decode() and "leaked" not in err.decode()
     assert wait_gone(workers) == []
