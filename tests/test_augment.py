@@ -28,7 +28,8 @@ from easy_oww.rng import item_rng
 WINDOW = 2 * SAMPLE_RATE
 OFF = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
            "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
-           "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0), "noise_span_probability": 0.0}
+           "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0), "noise_span_probability": 0.0,
+           "voice_probability": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +279,105 @@ def test_noise_span_is_drawn_last_and_only_for_noisy_windows(sources) -> None:
         assert dataclasses.replace(a, noise_span=None) == b
 
 
+def _vowel(f0: float | None, formant_hz: float, seconds: float = 1.0) -> np.ndarray:
+    """A pulse train at `f0` (or white noise: a whisper, when None) through one resonance
+    at `formant_hz` (bandwidth 120 Hz)."""
+    from scipy import signal as sps
+
+    n = int(seconds * SAMPLE_RATE)
+    if f0 is None:
+        pulses = np.random.default_rng(0).standard_normal(n)
+    else:
+        pulses = np.zeros(n)
+        pulses[::max(1, round(SAMPLE_RATE / f0))] = 1.0
+    r = np.exp(-np.pi * 120.0 / SAMPLE_RATE)
+    a = [1.0, -2 * r * np.cos(2 * np.pi * formant_hz / SAMPLE_RATE), r * r]
+    y = sps.lfilter([1.0], a, pulses)
+    return (0.3 * y / np.max(np.abs(y))).astype(np.float32)
+
+
+def _envelope_peak_hz(x: np.ndarray, lo: float = 300.0) -> float:
+    """Peak of the cepstrally smoothed average spectrum above `lo` Hz."""
+    frames = np.lib.stride_tricks.sliding_window_view(x[2000:-2000], 1024)[::256]
+    logm = np.log(np.mean(np.abs(np.fft.rfft(frames * np.hanning(1024), axis=1)) ** 2, axis=0))
+    cep = np.fft.irfft(logm)
+    cep[30:-29] = 0
+    env = np.fft.rfft(cep).real
+    freqs = np.fft.rfftfreq(1024, 1 / SAMPLE_RATE)
+    return float(freqs[freqs > lo][np.argmax(env[freqs > lo])])
+
+
+def _harmonic_spacing_hz(x: np.ndarray) -> float:
+    """f0 from the autocorrelation peak (50-500 Hz)."""
+    y = x[2000:-2000].astype(np.float64)
+    ac = np.correlate(y, y, "full")[len(y) - 1:]
+    lags = np.arange(SAMPLE_RATE // 500, SAMPLE_RATE // 50)
+    return SAMPLE_RATE / float(lags[np.argmax(ac[lags])])
+
+
+@pytest.mark.parametrize("ratio", [0.85, 1.2])
+def test_warp_formants_moves_the_resonance_and_keeps_the_pitch(ratio: float) -> None:
+    whisper = _vowel(None, 1000.0)
+    y = effects.warp_formants(whisper, ratio)
+    assert y.dtype == np.float32 and len(y) == len(whisper) and np.all(np.isfinite(y))
+    assert abs(np.sqrt(np.mean(y**2)) - np.sqrt(np.mean(whisper**2))) < 1e-4  # RMS kept
+    assert abs(_envelope_peak_hz(whisper) - 1000) < 40
+    # the smoothed envelope moves all the way; a resonance sharper than it, most of it
+    moved = (_envelope_peak_hz(y) - 1000) / (1000 * ratio - 1000)
+    assert 0.5 < moved < 1.2
+    voiced = _vowel(125.0, 1000.0)
+    assert abs(_harmonic_spacing_hz(effects.warp_formants(voiced, ratio)) - 125) < 3
+
+
+def test_warp_formants_by_one_and_on_silence_changes_nothing() -> None:
+    x = _vowel(125.0, 1000.0, 0.5)
+    np.testing.assert_array_equal(effects.warp_formants(x, 1.0), x)
+    near = effects.warp_formants(x, 1.002)  # the resynthesis itself is transparent
+    assert np.max(np.abs(near[600:-600] - x[600:-600])) < 0.01
+    silent = effects.warp_formants(np.zeros(8000, np.float32), 1.2)
+    assert not np.any(silent)
+    assert len(effects.warp_formants(np.zeros(0, np.float32), 1.2)) == 0
+    assert len(effects.warp_formants(x[:100], 1.2)) == 100  # shorter than one frame
+
+
+def test_new_voice_moves_pitch_and_formants_independently() -> None:
+    x = _vowel(125.0, 1000.0)
+    y = effects.new_voice(x, 8.0, 1.15)  # a man's voice made a woman's, roughly
+    assert len(y) == len(x)  # duration kept
+    f0 = _harmonic_spacing_hz(y)
+    assert abs(f0 - 125.0 * 2 ** (8 / 12)) < 8
+    whisper = _vowel(None, 1000.0)  # formants: x1.15, not x1.59 as resampling alone gives
+    assert 1050 < _envelope_peak_hz(effects.new_voice(whisper, 8.0, 1.15)) < 1250
+    assert _envelope_peak_hz(effects.pitch_tempo(whisper, 8.0)) > 1450
+
+
+def test_voice_shift_draws_within_its_ranges_and_keys_only_when_used() -> None:
+    shift = effects.VoiceShift(0.5, (-4.0, 8.0), (0.86, 1.2))
+    rng = np.random.default_rng(0)
+    draws = np.array([shift.draw(rng) for _ in range(2000)])
+    assert draws[:, 0].min() >= -4 and draws[:, 0].max() <= 8
+    assert draws[:, 1].min() >= 0.86 and draws[:, 1].max() <= 1.2
+    assert abs(np.median(np.log(draws[:, 1])) - np.log(np.sqrt(0.86 * 1.2))) < 0.02  # log-uniform
+    assert effects.VoiceShift(0.0).key() == {}
+    assert shift.key() != effects.VoiceShift(0.5, (-4.0, 6.0), (0.86, 1.2)).key()
+
+
+def test_another_voice_is_drawn_last_and_replaces_the_pitch_shift(sources) -> None:
+    on, off = (_augmenter(sources, voice_probability=p, pitch_probability=0.5,
+                          noise_probability=0.5, noise_span_probability=0.5,
+                          rir_probability=0.5) for p in (1.0, 0.0))
+    for seed in range(12):
+        a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
+        assert b.formant == 1.0 and a.formant != 1.0 and "another voice" in a.describe()
+        assert -4 <= a.semitones <= 8 and 0.86 <= a.formant <= 1.2
+        assert dataclasses.replace(a, semitones=b.semitones, formant=1.0) == b
+    aug = _augmenter(sources, voice_probability=1.0, voice_semitones=(5.0, 5.0),
+                     voice_formant=(1.0, 1.0))
+    out = aug(_vowel(125.0, 1000.0).astype(np.float32) * 32767, np.random.default_rng(0))
+    voiced = out[np.nonzero(out)[0][0] + 800:np.nonzero(out)[0][-1] - 800].astype(np.float32)
+    assert abs(_harmonic_spacing_hz(voiced) - 125 * 2 ** (5 / 12)) < 6
+
+
 @pytest.mark.parametrize("kind", effects.EQ_KINDS)
 def test_eq_shapes_the_spectrum(kind: str) -> None:
     x = np.random.default_rng(0).standard_normal(WINDOW).astype(np.float32) * 0.1
@@ -486,8 +586,9 @@ def test_speech_follows_positives_and_end_placed_negatives_alike() -> None:
 def test_speech_after_the_phrase_keeps_the_other_choices() -> None:
     """The follow-up is drawn last: every earlier choice is that of a plan without it."""
     src = _speech_sources()
-    on, off = (Augmenter(AugmentConfig(follow_probability=p, noise_span_probability=0.0), src,
-                         WINDOW) for p in (1.0, 0.0))
+    on, off = (Augmenter(AugmentConfig(follow_probability=p, noise_span_probability=0.0,
+                                       voice_probability=0.0), src, WINDOW)
+               for p in (1.0, 0.0))
     for seed in range(10):
         a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
         assert a.follow is not None and b.follow is None

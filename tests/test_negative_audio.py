@@ -191,11 +191,13 @@ def test_validation_and_test_audio_come_from_different_sentences(monkeypatch, tm
     assert all(s["voices"] == VOICES[1:] for s in seen)  # both from held-out voices
     # spoken in the positives' rooms as often as the positives are
     from easy_oww.augment import build_sources
+    from easy_oww.augment.effects import VoiceShift
     rooms = build_sources(None, seed=config.seed).rirs
     for s in seen:
         assert s["room_probability"] == config.augment.rir_probability > 0
         assert len(s["rooms"]) == len(rooms)
         assert all(np.array_equal(a, b) for a, b in zip(s["rooms"], rooms, strict=True))
+        assert s["voice"] == VoiceShift.of(config.augment) and s["voice"].probability > 0
     val, test = np.load(tmp_path / "val_stream.npy"), np.load(tmp_path / "test_stream.npy")
     assert val[0, 0] != test[0, 0]
     # long enough to allow three activations at 0.5/h with 80 % confidence
@@ -323,6 +325,58 @@ def test_utterances_and_their_babble_are_spoken_in_rooms(monkeypatch, probabilit
     placed.clear()
     chunks.make_chunk(pool, 60.0, np.random.default_rng(1))  # no rooms: never reverberant
     assert placed and not calls
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.5, 1.0])
+def test_utterances_are_spoken_in_other_voices_as_often_as_clips(monkeypatch,
+                                                                  probability) -> None:
+    """Another voice only on clips would be a label too: utterances of the long negative
+    audio get it with the same probability and ranges."""
+    from easy_oww.augment import effects
+
+    shifts: list[tuple[float, float]] = []
+
+    def spy(clip: np.ndarray, semitones: float, formant: float) -> np.ndarray:
+        shifts.append((semitones, formant))
+        return clip
+
+    spoken: list[int] = []  # one _speed call per utterance (babble talkers: none)
+    real_speed = chunks._speed
+
+    def count_speed(audio, factor):
+        spoken.append(len(audio))
+        return real_speed(audio, factor)
+
+    monkeypatch.setattr(effects, "new_voice", spy)
+    monkeypatch.setattr(chunks, "_speed", count_speed)
+    pool = [np.ones(SAMPLE_RATE // 2, np.float32) * 0.1 for _ in range(4)]
+    voice = effects.VoiceShift(probability, (-4.0, 8.0), (0.86, 1.2))
+    chunks.make_chunk(pool, 600.0, np.random.default_rng(1), voice=voice)
+    assert spoken and abs(len(shifts) / len(spoken) - probability) < 0.1
+    assert all(-4 <= st <= 8 and 0.86 <= f <= 1.2 for st, f in shifts)
+    shifts.clear()
+    plain = chunks.make_chunk(pool, 60.0, np.random.default_rng(1))
+    same = chunks.make_chunk(pool, 60.0, np.random.default_rng(1),
+                             voice=effects.VoiceShift(0.0))
+    assert not shifts and np.array_equal(plain, same)  # off: the same draws as before
+
+
+def test_voice_shift_changes_the_cached_audio(tmp_path, small_chunks) -> None:
+    from easy_oww.augment.effects import VoiceShift
+
+    kw = {"hours": 0.012, "seed": 9, "exclude": "hey jarvis", "voices": VOICES}
+    ws = init_workspace(tmp_path / "ws")
+    plain = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1, **kw)
+    off = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1, voice=VoiceShift(0.0), **kw)
+    assert off.root == plain.root  # never applied: the same audio, the same cache
+    shifted = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1,
+                                       voice=VoiceShift(1.0), **kw)
+    assert shifted.root != plain.root
+    assert not np.array_equal(shifted.embeddings(), plain.embeddings())
+    two = na.ensure_negative_audio(init_workspace(tmp_path / "two"), synth=FakeSynth(),
+                                   workers=2, voice=VoiceShift(1.0), **kw)
+    assert two.root.name == shifted.root.name  # reaches the worker processes alike
+    assert np.array_equal(two.embeddings(), shifted.embeddings())
 
 
 def test_rooms_change_the_cached_audio_and_reach_the_workers(tmp_path, small_chunks) -> None:

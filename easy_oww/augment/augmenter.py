@@ -1,10 +1,10 @@
 """The augmentation chain applied to every clip, in memory, inside feature workers.
 
 Order (each step with its probability and range from `AugmentConfig`):
-pitch/tempo on the clip -> placement in the window (and, after the phrase, the start of
-another utterance: the rest of a command) -> room reverb -> background noise at a sampled
-SNR (over the whole window, or a stretch of it) -> microphone/channel EQ -> gain -> light
-distortion -> int16.
+another voice or pitch/tempo on the clip -> placement in the window (and, after the
+phrase, the start of another utterance: the rest of a command) -> room reverb ->
+background noise at a sampled SNR (over the whole window, or a stretch of it) ->
+microphone/channel EQ -> gain -> light distortion -> int16.
 Noise is added before the EQ because the microphone hears speech and noise together.
 
 All random choices for one call are drawn first, in a fixed order, into an `AugmentPlan`;
@@ -64,6 +64,7 @@ class AugmentPlan:
     follow_pause_s: float = 0.0
     follow_db: float = 0.0  # its level against the phrase's
     noise_span: tuple[float, float] | None = None  # noise only there (shares of the window)
+    formant: float = 1.0  # another voice: formants moved by this factor (pitch: semitones)
     names: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -72,7 +73,10 @@ class AugmentPlan:
             parts[-1] += f" @ {self.snr_db:.0f} dB"
         if self.noise_span is not None:
             parts[-1] += f" over {self.noise_span[0]:.2f}-{self.noise_span[1]:.2f}"
-        if self.semitones:
+        if self.formant != 1.0:
+            parts.append(f"another voice (pitch {self.semitones:+.1f} st, "
+                         f"formants x{self.formant:.2f})")
+        elif self.semitones:
             parts.append(f"pitch {self.semitones:+.1f} st")
         if self.tempo != 1.0:
             parts.append(f"tempo x{self.tempo:.2f}")
@@ -131,6 +135,9 @@ class Augmenter:
         if noise is not None and rng.uniform() < c.noise_span_probability:
             a, b = float(rng.uniform(*_SPAN_START)), float(rng.uniform(*_SPAN_STOP))
             span = (min(a, b), max(a, b))
+        formant = 1.0
+        if rng.uniform() < c.voice_probability:  # another voice replaces the pitch shift
+            semitones, formant = effects.VoiceShift.of(c).draw(rng)
         names = {}
         if rir is not None:
             names["rir"] = s.rir_names[rir]
@@ -139,7 +146,7 @@ class Augmenter:
         return AugmentPlan(positive=positive, semitones=semitones, tempo=tempo, rir=rir,
                            noise=noise, snr_db=snr, eq=eq, gain_db=gain, distortion=dist,
                            seed=seed, follow=follow, follow_pause_s=pause, follow_db=level,
-                           noise_span=span, names=names)
+                           noise_span=span, formant=formant, names=names)
 
     def augment(self, audio: np.ndarray, rng: np.random.Generator, *,
                 positive: bool = True) -> tuple[np.ndarray, AugmentPlan]:
@@ -159,7 +166,9 @@ class Augmenter:
         x = as_float(audio)
         if not plan.positive:  # long negatives: only the part that can end up in the window
             x = crop_or_pad(x, min(len(x), self._pre_crop_len(plan)), rng) if len(x) else x
-        if plan.semitones or plan.tempo != 1.0:
+        if plan.formant != 1.0:
+            x = effects.new_voice(x, plan.semitones, plan.formant, plan.tempo)
+        elif plan.semitones or plan.tempo != 1.0:
             x = effects.pitch_tempo(x, plan.semitones, plan.tempo)
         x = self._place(x, plan, rng)
         if plan.rir is not None:

@@ -152,6 +152,17 @@ class AugmentConfig(_Section):
         0.5, ge=0.0, le=1.0,
         description="pitch shift (resampling: formants move too, like another vocal tract)")
     pitch_semitones: Range = Field((-3.0, 3.0), description="pitch shift range in semitones")
+    voice_probability: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="another voice: pitch moved within voice_semitones and formants (the "
+                    "vocal tract) by a factor within voice_formant, independently, so that "
+                    "one natural voice stands for many; for clips and for the utterances "
+                    "of the long negative audio alike (replaces the pitch shift where both "
+                    "are drawn)")
+    voice_semitones: Range = Field((-4.0, 8.0),
+                                   description="another voice's pitch shift range in semitones")
+    voice_formant: Range = Field((0.86, 1.2),
+                                 description="another voice's formant factor range")
     tempo_probability: float = Field(0.2, ge=0.0, le=1.0,
                                      description="tempo change (pitch kept)")
     tempo: Range = Field((0.9, 1.1), description="tempo factor range (>1 is faster)")
@@ -181,6 +192,16 @@ class AugmentConfig(_Section):
     @classmethod
     def _pitch(cls, v: Range) -> Range:
         return _check_range(v, -12.0, 12.0, "pitch_semitones")
+
+    @field_validator("voice_semitones")
+    @classmethod
+    def _voice_pitch(cls, v: Range) -> Range:
+        return _check_range(v, -12.0, 12.0, "voice_semitones")
+
+    @field_validator("voice_formant")
+    @classmethod
+    def _voice_formant(cls, v: Range) -> Range:
+        return _check_range(v, 0.5, 2.0, "voice_formant")
 
     @field_validator("tempo")
     @classmethod

@@ -1,9 +1,10 @@
 """Chunks of long negative audio: reused TTS sentences at other speeds and levels, with
 pauses and babble, over a background of coloured noise, hum, near-silence and silence;
-with rooms, a share of the utterances is reverberant, as the positives are.
+with rooms, a share of the utterances is reverberant, as the positives are; with a voice
+shift, a share is spoken in another voice, as a share of the clips is.
 
-A chunk is a function of (sentence pool, rooms, length, seed, index) only: `chunk_results` makes
-chunks in spawn worker processes (`easy_oww.parallel.ordered_map`) or in this process, and
+A chunk is a function of (sentence pool, rooms, voice shift, length, seed, index) only:
+`chunk_results` makes chunks in spawn worker processes (`easy_oww.parallel.ordered_map`) or in this process, and
 the same bytes come out with any number of workers.
 """
 
@@ -23,6 +24,7 @@ from easy_oww.parallel import ordered_map, worker_count
 from easy_oww.rng import item_rng
 
 if TYPE_CHECKING:
+    from easy_oww.augment.effects import VoiceShift
     from easy_oww.features.frontend import FrontEnd
 
 ChunkResult = tuple[int, np.ndarray, "np.ndarray | None"]
@@ -99,7 +101,8 @@ def _place(out: np.ndarray, clip: np.ndarray, at: int, gain: float) -> int:
 
 def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Generator,
                groups: Sequence[Sequence[int]] | None = None,
-               rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0) -> np.ndarray:
+               rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0,
+               voice: VoiceShift | None = None) -> np.ndarray:
     """One chunk: sentences from `pool` (float32) with pauses and babble over a background.
 
     With `groups` (indices into `pool`, one list per voice family) each sentence's family
@@ -107,7 +110,9 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
     few sentences it has in the pool. With `rooms` (impulse responses) each utterance and
     the babble over it is spoken in one of them with `room_probability`: positives are
     reverberant that often, and a model that never heard reverberant speech without the
-    wake word learns that reverb means the wake word (it then fires on real recordings)."""
+    wake word learns that reverb means the wake word (it then fires on real recordings).
+    With `voice` each utterance is spoken in another voice with its probability, as that
+    share of the clips is (`effects.new_voice`), for the same reason."""
     n = int(seconds * SAMPLE_RATE)
 
     def pick() -> np.ndarray:
@@ -124,6 +129,10 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
             pos += int(rng.uniform(3, 15) * SAMPLE_RATE)
             continue
         clip = _speed(pick(), float(rng.uniform(0.88, 1.12)))
+        if voice is not None and voice.probability > 0 and rng.random() < voice.probability:
+            from easy_oww.augment.effects import new_voice
+
+            clip = new_voice(clip, *voice.draw(rng))
         gain = _db(rng.uniform(-22, 0))
         room = (rooms[int(rng.integers(len(rooms)))]
                 if rooms and rng.random() < room_probability else None)
@@ -172,12 +181,13 @@ _chunk_worker: dict[str, Any] = {}
 
 def _init_chunk_worker(clip_paths: list[str], families: list[str] | None,
                        frontend: FrontEnd | None = None,
-                       rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0) -> None:
+                       rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0,
+                       voice: VoiceShift | None = None) -> None:
     from easy_oww.features.frontend import FrontEnd
 
     pool, groups = load_pool(clip_paths, families)
     _chunk_worker.update(pool=pool, groups=groups, rooms=tuple(rooms),
-                         room_probability=room_probability,
+                         room_probability=room_probability, voice=voice,
                          frontend=frontend if frontend is not None else FrontEnd())
 
 
@@ -188,7 +198,8 @@ def _make_chunk_task(task: tuple[int, float, int, bool]) -> ChunkResult:
     i, seconds, seed, keep_audio = task
     audio = make_chunk(_chunk_worker["pool"], seconds,
                        item_rng(seed, i, 0, stream="negative-audio"), _chunk_worker["groups"],
-                       _chunk_worker["rooms"], _chunk_worker["room_probability"])
+                       _chunk_worker["rooms"], _chunk_worker["room_probability"],
+                       _chunk_worker["voice"])
     pcm = to_int16(audio)
     feats = stream_features(pcm, _chunk_worker["frontend"])
     return i, feats, (pcm if keep_audio else None)
@@ -198,15 +209,16 @@ def chunk_results(tasks: list[tuple[int, float]], clip_paths: list[str],
                   families: list[str] | None, seed: int, keep_audio: bool,
                   frontend: FrontEnd | None, workers: int,
                   rooms: Sequence[np.ndarray] = (),
-                  room_probability: float = 0.0) -> Iterator[ChunkResult]:
+                  room_probability: float = 0.0,
+                  voice: VoiceShift | None = None) -> Iterator[ChunkResult]:
     """Chunks (index, seconds) in order, made in worker processes when there are several
     (`workers`, 0 = one per usable core); only the caller writes. `frontend` serves the
-    in-process path; each worker builds its own. `rooms`: see `make_chunk`."""
+    in-process path; each worker builds its own. `rooms`, `voice`: see `make_chunk`."""
     if not tasks:
         return
     n = worker_count(workers, len(tasks))
     args = [(i, seconds, seed, keep_audio) for i, seconds in tasks]
     yield from ordered_map(_make_chunk_task, args, workers=n, initializer=_init_chunk_worker,
                            initargs=(clip_paths, families, frontend if n <= 1 else None,
-                                     tuple(rooms), room_probability),
+                                     tuple(rooms), room_probability, voice),
                            cleanup=_chunk_worker.clear)

@@ -30,6 +30,7 @@ from easy_oww.progress import ProgressFn
 from easy_oww.workspace import Workspace
 
 if TYPE_CHECKING:
+    from easy_oww.augment.effects import VoiceShift
     from easy_oww.features.frontend import FrontEnd
     from easy_oww.tts.types import SynthesisRequest, Voice
 
@@ -63,7 +64,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
                           keep_audio: bool = True, balance_families: bool = False,
                           family_sentences: int | None = None,
                           rooms: Sequence[np.ndarray] = (),
-                          room_probability: float = 0.0) -> NegativeAudio:
+                          room_probability: float = 0.0,
+                          voice: VoiceShift | None = None) -> NegativeAudio:
     """The workspace's long negative test audio (generated on first use, then cached).
 
     `exclude` is the wake phrase: no sentence containing its words is spoken. `voices`
@@ -77,7 +79,7 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     speech; `family_sentences` then caps the distinct sentences of each family other than
     espeak-ng (whose synthesis is nearly free), which are reused more often instead.
     `rooms` (impulse responses) reverberate that share (`room_probability`) of the
-    utterances (`chunks.make_chunk`).
+    utterances (`chunks.make_chunk`); `voice` gives its share of them another voice.
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
@@ -96,7 +98,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
                        **({} if keep_audio else {"audio": False}),
                        **({"balanced": True} if balance_families else {}),
                        **({"rooms": rooms_fingerprint(rooms), "room_p": round(room_probability, 4)}
-                          if rooms and room_probability > 0 else {})})
+                          if rooms and room_probability > 0 else {}),
+                       **(voice.key() if voice is not None else {})})
     root = workspace.cache / "negative_audio" / key
     manifest = _load_manifest(root)
     if manifest is None:
@@ -107,7 +110,7 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
         manifest = _generate(root, requests, hours, seed, synth or _default_synth(workers, progress),
                              frontend, progress, keep_audio=keep_audio, workers=workers,
                              balance_families=balance_families, rooms=rooms,
-                             room_probability=room_probability)
+                             room_probability=room_probability, voice=voice)
         manifest["voices"] = sorted({r.voice.id for r in requests})
         manifest["exclude"] = exclude
         atomic_write_json(root / MANIFEST, manifest)
@@ -147,7 +150,8 @@ def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, se
               synth: SynthFn, frontend: FrontEnd | None,
               progress: ProgressFn | None, *, keep_audio: bool = True,
               workers: int = 0, balance_families: bool = False,
-              rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0) -> dict[str, Any]:
+              rooms: Sequence[np.ndarray] = (), room_probability: float = 0.0,
+              voice: VoiceShift | None = None) -> dict[str, Any]:
     log.info("making %.2f h of negative audio (once per workspace) in %s", hours, root)
     clip_paths = [str(p) for p in synth(requests, root.parent / "tts")]
     families = [r.voice.family for r in requests] if balance_families else None
@@ -161,7 +165,7 @@ def _generate(root: Path, requests: Sequence[SynthesisRequest], hours: float, se
             tasks.append((i, seconds))
     done = n_chunks - len(tasks)
     for i, feats, pcm in chunk_results(tasks, clip_paths, families, seed, keep_audio,
-                                       frontend, workers, rooms, room_probability):
+                                       frontend, workers, rooms, room_probability, voice):
         if pcm is not None:
             save_wav(root / f"chunk_{i:03d}.wav", pcm)
         atomic_write_bytes(root / f"chunk_{i:03d}.npy", npy_bytes(feats))  # last: complete

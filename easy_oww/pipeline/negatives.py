@@ -129,13 +129,15 @@ def negative_streams(ws: Workspace, config: ProjectConfig, directory: Path, *,
 
 
 def negative_rooms(ws: Workspace, config: ProjectConfig) -> dict[str, Any]:
-    """The rooms of the positives' augmentation, at its probability, for the long negative
-    audio: reverb that only wake words have is a label the model learns (and then fires on
-    reverberant speech of real people)."""
+    """The rooms of the positives' augmentation, at its probability, and its voice shift,
+    for the long negative audio: reverb (or another voice) that only wake words have is a
+    label the model learns (and then fires on reverberant speech of real people)."""
+    from easy_oww.augment.effects import VoiceShift
     from easy_oww.augment.sources import build_rooms
 
     rooms = tuple(h for _, h in build_rooms(ws, seed=config.seed))
-    return {"rooms": rooms, "room_probability": config.augment.rir_probability}
+    return {"rooms": rooms, "room_probability": config.augment.rir_probability,
+            "voice": VoiceShift.of(config.augment)}
 
 
 def _balance(config: ProjectConfig, part: str) -> dict[str, Any]:

@@ -254,7 +254,7 @@ def _negatives_phase(run: _Run) -> tuple[str, NegativeStreams]:
            "tts": run.config.tts.model_dump(mode="json"), "audio": AUDIO_VERSION,
            "real_speech": files_key(run.config, run.ws),
            "rooms": rooms_fingerprint(rooms["rooms"]), "room_p": rooms["room_probability"],
-           "version": 7}
+           "voice": rooms["voice"].key(), "version": 7}
     directory = run.paths.negative_audio
     return run.phase("negative audio", directory, key,
                      lambda: NegativeStreams.from_json(negative_streams(
