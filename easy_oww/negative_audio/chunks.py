@@ -4,8 +4,8 @@ with rooms, a share of the utterances is reverberant, as the positives are; with
 shift, a share is spoken in another voice, as a share of the clips is.
 
 A chunk is a function of (sentence pool, rooms, voice shift, length, seed, index) only:
-`chunk_results` makes chunks in spawn worker processes (`easy_oww.parallel.ordered_map`) or in this process, and
-the same bytes come out with any number of workers.
+`chunk_results` makes chunks in spawn worker processes (`easy_oww.parallel.ordered_map`)
+or in this process, and the same bytes come out with any number of workers.
 """
 
 from __future__ import annotations
