@@ -1,13 +1,16 @@
-"""What the rooms cost the long negative audio: chunks made dry and in the positives' rooms.
+"""What the rooms and other voices cost the long negative audio: chunks made dry, in the
+positives' rooms, and in rooms with another voice for a share of the utterances.
 
     .venv/bin/python benchmarks/negative_audio.py [--chunks 4] [--sentences 200]
 
-Makes the same chunks (300 s, the pipeline's size) without and with rooms
-(`augment.rir_probability` 0.6, the positives' rooms from `build_sources`), alternating,
-and embeds each once: the negative audio phase spends its CPU on exactly these two steps
-after TTS. Printed: CPU seconds of each and the ratio "with rooms / without" for making
-plus embedding, measured in the same run. The sentences are synthetic harmonic tones, so
-no TTS is needed (the cost of a convolution does not depend on what is said).
+Makes the same chunks (300 s, the pipeline's size) without rooms, with rooms
+(`augment.rir_probability` 0.6, the positives' rooms from `build_sources`) and with rooms
+and the default voice shift (`augment.voice_probability` and ranges), alternating, and
+embeds each once: the negative audio phase spends its CPU on exactly these steps after
+TTS. Printed: CPU seconds of each and the ratios to the dry chunks for making plus
+embedding, measured in the same run. The sentences are synthetic harmonic tones, so no
+TTS is needed (the cost of a convolution or an envelope warp does not depend on what is
+said).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import numpy as np
 
 from easy_oww.audio.io import to_int16
 from easy_oww.augment import build_sources
+from easy_oww.augment.effects import VoiceShift
+from easy_oww.config import AugmentConfig
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.features.frontend import FrontEnd
 from easy_oww.negative_audio.chunks import make_chunk
@@ -45,24 +50,28 @@ def main() -> None:
     pool = sentences(args.sentences, np.random.default_rng(0))
     rooms = build_sources(None, seed=1234).rirs
     frontend = FrontEnd()
-    cpu = {"dry": 0.0, "rooms": 0.0, "embed": 0.0}
+    voice = VoiceShift.of(AugmentConfig())
+    cpu = {"dry": 0.0, "rooms": 0.0, "rooms + voice": 0.0, "embed": 0.0}
     for i in range(args.chunks):
-        for kind in ("dry", "rooms"):
+        for kind in ("dry", "rooms", "rooms + voice"):
             start = time.process_time()
             chunk = make_chunk(pool, CHUNK_SECONDS, np.random.default_rng(i),
-                               rooms=rooms if kind == "rooms" else (), room_probability=0.6)
+                               rooms=rooms if kind != "dry" else (), room_probability=0.6,
+                               voice=voice if kind == "rooms + voice" else None)
             cpu[kind] += time.process_time() - start
         start = time.process_time()
         stream_features(to_int16(chunk), frontend)
         cpu["embed"] += time.process_time() - start
     minutes = args.chunks * CHUNK_SECONDS / 60
-    print(f"{args.chunks} chunks ({minutes:.0f} min of audio), {len(rooms)} rooms, CPU seconds:")
-    print(f"  making, dry       {cpu['dry']:7.1f}")
-    print(f"  making, in rooms  {cpu['rooms']:7.1f}")
-    print(f"  embedding         {cpu['embed']:7.1f}")
-    ratio = (cpu["rooms"] + cpu["embed"]) / (cpu["dry"] + cpu["embed"])
-    print(f"making + embedding, with rooms / without: x{ratio:.3f}")
-
+    print(f"{args.chunks} chunks ({minutes:.0f} min of audio), {len(rooms)} rooms, voice "
+          f"p {voice.probability}, CPU seconds:")
+    for kind in ("dry", "rooms", "rooms + voice", "embed"):
+        print(f"  {'embedding' if kind == 'embed' else 'making, ' + kind:24s} {cpu[kind]:7.1f}")
+    for kind in ("rooms", "rooms + voice"):
+        ratio = (cpu[kind] + cpu["embed"]) / (cpu["dry"] + cpu["embed"])
+        print(f"making + embedding, {kind} / dry: x{ratio:.3f}")
+    ratio = (cpu["rooms + voice"] + cpu["embed"]) / (cpu["rooms"] + cpu["embed"])
+    print(f"making + embedding, rooms + voice / rooms: x{ratio:.3f}")
 
 if __name__ == "__main__":
     main()

@@ -11,8 +11,10 @@ written into the project's config.yaml. Variants built in:
 - `before`: the recipe before issue 14, as far as configuration expresses it: no family
   balancing (an equal share per voice, so espeak-ng's hundreds of variants say nearly every
   clip and Piper almost none), no cap on distinct clips, pitch shifts on 20 % of the
-  clips within +-2 semitones. (Code-level changes that both variants share stay: the
-  seeded Piper graph, short utterances among negative sentences.)
+  clips within +-2 semitones, no speech after the phrase, noise always over the whole
+  window, no other voices. (Code-level changes that both variants share stay: the seeded
+  Piper graph, short utterances among negative sentences, the long negative audio in the
+  positives' rooms.)
 - `now`: the defaults.
 
 Printed per variant: wall time, CPU time (user + sys of the whole process tree: less
@@ -43,7 +45,9 @@ import yaml
 
 PHASES = ("clips", "negative_audio", "features", "training", "models", "evaluation")
 BEFORE = {"tts.balance_families": False, "tts.family_clip_share": 1.0,
-          "augment.pitch_probability": 0.2, "augment.pitch_semitones": [-2.0, 2.0]}
+          "augment.pitch_probability": 0.2, "augment.pitch_semitones": [-2.0, 2.0],
+          "augment.follow_probability": 0.0, "augment.noise_span_probability": 0.0,
+          "augment.voice_probability": 0.0}
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
