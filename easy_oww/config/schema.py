@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 CONFIG_VERSION = 1
 
@@ -188,15 +188,10 @@ class AugmentConfig(_Section):
     def _gain(cls, v: Range) -> Range:
         return _check_range(v, -40.0, 20.0, "gain_db")
 
-    @field_validator("pitch_semitones")
+    @field_validator("pitch_semitones", "voice_semitones")
     @classmethod
-    def _pitch(cls, v: Range) -> Range:
-        return _check_range(v, -12.0, 12.0, "pitch_semitones")
-
-    @field_validator("voice_semitones")
-    @classmethod
-    def _voice_pitch(cls, v: Range) -> Range:
-        return _check_range(v, -12.0, 12.0, "voice_semitones")
+    def _semitones(cls, v: Range, info: ValidationInfo) -> Range:
+        return _check_range(v, -12.0, 12.0, str(info.field_name))
 
     @field_validator("voice_formant")
     @classmethod

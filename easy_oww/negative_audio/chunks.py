@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from easy_oww.audio.io import load_audio
+from easy_oww.augment import effects
 from easy_oww.augment.noise import COLOURS, shaped_noise, steady_hum
 from easy_oww.contract import SAMPLE_RATE
 from easy_oww.errors import EasyOWWError
@@ -130,9 +131,7 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
             continue
         clip = _speed(pick(), float(rng.uniform(0.88, 1.12)))
         if voice is not None and voice.probability > 0 and rng.random() < voice.probability:
-            from easy_oww.augment.effects import new_voice
-
-            clip = new_voice(clip, *voice.draw(rng))
+            clip = effects.new_voice(clip, *voice.draw(rng))
         gain = _db(rng.uniform(-22, 0))
         room = (rooms[int(rng.integers(len(rooms)))]
                 if rooms and rng.random() < room_probability else None)
