@@ -17,7 +17,7 @@ from easy_oww.training.data import BalancedBatches, ShardSampler, TrainingData
 from easy_oww.training.heads import HEADS, ScoreModel, build_head
 from easy_oww.training.selection import average_state_dicts, best_entry
 from easy_oww.training.synthetic import make_training_data
-from easy_oww.training.trainer import lr_at, negative_weight_at, train_classifier
+from easy_oww.training.trainer import _Loop, lr_at, negative_weight_at, train_classifier
 
 
 def _bytes(model: torch.nn.Module) -> bytes:
@@ -194,6 +194,28 @@ def test_killed_run_resumes_to_the_same_model(tmp_path: Path, easy_data: Trainin
     assert _bytes(resumed.model) == _bytes(full.model)
     assert resumed.selected_step == full.selected_step
     assert [h["recall"] for h in resumed.history] == [h["recall"] for h in full.history]
+
+
+def test_input_dropout_drops_whole_embedding_dimensions(tmp_path: Path,
+                                                        easy_data: TrainingData) -> None:
+    loop = _Loop(easy_data, _config(input_dropout=0.25), EvaluationConfig(), 1, tmp_path, "cpu")
+    mask = loop._dropout_mask(4000, 96, 0.25)
+    assert mask.shape == (4000, 1, 96)  # one draw per window and dimension, all 16 frames
+    assert sorted(set(mask.unique().tolist())) == [0.0, pytest.approx(1 / 0.75)]
+    assert float((mask == 0).float().mean()) == pytest.approx(0.25, abs=0.01)
+    assert float(mask.mean()) == pytest.approx(1.0, abs=0.02)  # scaled: same mean input
+    assert not torch.equal(mask[0], mask[1])
+
+
+def test_input_dropout_changes_the_model_not_the_batches(tmp_path: Path,
+                                                         easy_data: TrainingData) -> None:
+    loops = [_Loop(easy_data, _config(head="dnn", input_dropout=p), EvaluationConfig(), 5,
+                   tmp_path / str(p), "cpu") for p in (0.0, 0.2)]
+    for loop in loops:
+        for _ in range(3):
+            loop.train_step()
+    assert loops[0].batches.get_state() == loops[1].batches.get_state()
+    assert _bytes(loops[0].model) != _bytes(loops[1].model)
 
 
 def test_changed_settings_start_afresh(tmp_path: Path, easy_data: TrainingData) -> None:

@@ -161,6 +161,7 @@ class _Loop:
                                            weight_decay=1e-2)
         self.batches = BalancedBatches(data, config.batch_size, item_rng(seed, "batches"),
                                        config.positive_fraction)
+        self.dropout_rng = item_rng(seed, "input-dropout")  # its own stream: same batches
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.losses: list[float] = []
@@ -181,6 +182,7 @@ class _Loop:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.batches.set_state(state["rng"])
+        self.dropout_rng.bit_generator.state = state["dropout_rng"]
         self.step, self.history = int(state["step"]), list(state["history"])
         log.info("resuming training at step %d of %d", self.step, self.config.steps)
         return True
@@ -189,6 +191,7 @@ class _Loop:
         _save(self.dir / STATE_FILE, {
             "fingerprint": self.key, "step": self.step, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "rng": self.batches.get_state(),
+            "dropout_rng": dict(self.dropout_rng.bit_generator.state),
             "history": self.history})
 
     def clear(self) -> None:
@@ -210,6 +213,8 @@ class _Loop:
         weights = torch.where(y > 0.5, torch.ones_like(y), torch.full_like(y, neg_w))
         if cfg.mixup:
             x, y, weights = self._mixup(x, y, weights)
+        if cfg.input_dropout > 0:
+            x = x * self._dropout_mask(x.shape[0], x.shape[2], cfg.input_dropout)
         logits = self.model(x, logits=True).reshape(-1)
         loss = _loss(logits, y, weights, cfg.focal_loss)
         self.optimizer.zero_grad(set_to_none=True)
@@ -217,6 +222,15 @@ class _Loop:
         self.optimizer.step()
         self.losses.append(float(loss.detach()))
         self.step += 1
+
+    def _dropout_mask(self, rows: int, dims: int, p: float) -> torch.Tensor:
+        """[rows, 1, dims] of 0 (dropped) or 1/(1-p): one draw per window and embedding
+        dimension, shared by the window's frames, so a dimension is gone for the whole
+        window; a head cannot lean on a few dimensions that another voice may not light."""
+        import torch
+
+        keep = self.dropout_rng.random((rows, 1, dims), dtype=np.float32) >= p
+        return torch.from_numpy(keep.astype(np.float32) / (1.0 - p)).to(self.device)
 
     def _mixup(self, x: torch.Tensor, y: torch.Tensor,
                w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
