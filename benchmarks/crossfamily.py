@@ -223,15 +223,28 @@ class ClipSet:
     labels: list[str]
 
 
+def coloured(white: np.ndarray, slope: float) -> np.ndarray:
+    """`white` noise shaped so that its power goes as f ** `slope` (0 white, -1 pink,
+    -2 brown), normalised to unit standard deviation."""
+    n = len(white)
+    f = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0)
+    return unit(np.fft.irfft(np.fft.rfft(white) * f ** (slope / 2), n))
+
+
+def talk(n: int, rng: np.random.Generator, crowd: np.ndarray) -> np.ndarray:
+    """`n` samples of the real people's recordings from a random offset (unit std)."""
+    at = int(rng.integers(0, len(crowd) - n))
+    return unit(crowd[at:at + n].astype(np.float64))
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x / (np.std(x) + 1e-9), np.float32)
+
+
 def _noise(n: int, rng: np.random.Generator, crowd: np.ndarray) -> np.ndarray:
     if rng.random() < 0.5:
-        spec = np.fft.rfft(rng.standard_normal(n))
-        f = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 20.0)
-        x = np.fft.irfft(spec * f ** (float(rng.choice([0.0, -1.0, -2.0])) / 2), n)
-    else:
-        at = int(rng.integers(0, len(crowd) - n))
-        x = crowd[at:at + n].astype(np.float64)
-    return np.asarray(x / (np.std(x) + 1e-9), np.float32)
+        return coloured(rng.standard_normal(n), float(rng.choice([0.0, -1.0, -2.0])))
+    return talk(n, rng, crowd)
 
 
 def build_clipset(items: list[tuple[str, np.ndarray]], rng: np.random.Generator,
