@@ -49,6 +49,8 @@ def nap_cmd(path, mapped):
             pool.map(nap, [path, path], chunksize=1)
 
 if __name__ == "__main__":
+    import faulthandler, signal
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a hung run
     from easy_oww.cli import main as m
     m.COMMANDS["nap"] = ("__main__:nap_cmd", "Start two workers that sleep.")
     m.main(sys.argv[1:])
@@ -85,6 +87,22 @@ def start_nap(tmp_path: Path, mapped: bool) -> tuple[subprocess.Popen[bytes], Pa
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     return proc, record
+
+
+def stop_output(proc: subprocess.Popen[bytes], timeout: float = 120.0) -> bytes:
+    """The run's stderr once it has ended; if it hangs, fail with every thread's stack and
+    the processes still in its group, so that a hang seen once can be read afterwards."""
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        group = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "-g", str(proc.pid)],
+                               capture_output=True, text=True, check=False).stdout
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(f"no exit {timeout:g} s after the signal; processes:\n{group}"
+                             f"stacks:\n{err.decode(errors='replace')}") from None
 
 
 def worker_lines(proc: subprocess.Popen[bytes], record: Path, n: int = 2,
@@ -126,7 +144,7 @@ def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, mapped: bool,
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
+    err = stop_output(proc)
     assert proc.returncode == 128 + sig
     assert err.decode() == STOPPED + "\n"  # one line: no traceback, no semaphore warning
     assert wait_gone(workers) == []
@@ -139,7 +157,7 @@ def test_ctrl_c_stops_workers_without_tracebacks(tmp_path: Path) -> None:
     proc, record = start_nap(tmp_path, mapped=False)
     workers = [pid for pid, _ in worker_lines(proc, record)]
     os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-    _, err = proc.communicate(timeout=120)
+    err = stop_output(proc)
     assert proc.returncode == 130
     assert "Traceback" not in err.decode() and "leaked" not in err.decode()
     assert wait_gone(workers) == []
