@@ -35,8 +35,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crossfamily as cf
 
-from easy_oww.audio.io import to_int16
-from easy_oww.contract import FRAME_SAMPLES, SAMPLE_RATE
 from easy_oww.evaluate import metrics as m
 
 VERSION = 1
@@ -80,7 +78,6 @@ def _noise(kind: str, n: int, rng: np.random.Generator, talk: np.ndarray) -> np.
 
 def build(key: str, data: Path, talk: np.ndarray, fe: object, voices: str = "benchmark") -> Path:
     """The word's positives once clean and once per condition, 2 s apart, as one stream."""
-    from easy_oww.features.streaming import stream_embeddings
 
     path = data / f"noise_types_v{VERSION}" / f"{key}_{voices}.npz"
     if path.is_file():
@@ -88,40 +85,29 @@ def build(key: str, data: Path, talk: np.ndarray, fe: object, voices: str = "ben
     rng = np.random.default_rng(20261205)
     make = espeak_items if voices == "espeak" else cf.tts_items
     items = make(cf.phrasings(cf.WORDS[key]), cf.PROSODY)
-    audio = [np.zeros(2 * SAMPLE_RATE, np.float32)]
-    pos = len(audio[0])
-    starts, ends, labels = [], [], []
+    clips = []
     for condition in CONDITIONS:
         for _, clip in items:
-            x = clip.astype(np.float32) / 32768.0
-            x = x / (np.max(np.abs(x)) + 1e-9) * 0.5
+            x = cf.peak_normalised(clip)
             if condition != "clean":
                 kind, band = condition.split()
                 lo, hi = (float(v) for v in band.split("-"))
                 snr = rng.uniform(lo, hi)
-                x = x + _noise(kind, len(x), rng, talk) * np.std(x) * 10 ** (-snr / 20)
-            starts.append(pos // FRAME_SAMPLES)
-            ends.append((pos + len(x) + SAMPLE_RATE) // FRAME_SAMPLES)
-            labels.append(condition)
-            audio += [x, np.zeros(2 * SAMPLE_RATE, np.float32)]
-            pos += len(x) + 2 * SAMPLE_RATE
-    stream = np.concatenate(audio)
-    stream += rng.standard_normal(len(stream)).astype(np.float32) * 1e-4
-    feats = stream_embeddings(to_int16(stream), fe)  # type: ignore[arg-type]
+                x = cf.add_noise(x, _noise(kind, len(x), rng, talk), snr)
+            clips.append((condition, x))
+    cs = cf.stream_clipset(clips, rng, fe)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, features=feats, start=np.array(starts), end=np.array(ends),
-             labels=np.array(labels))
+    np.savez(tmp, features=cs.features, start=cs.start, end=cs.end,
+             labels=np.array(cs.labels))
     tmp.replace(path)
     return path
 
 
 def threshold_at(model: object, bench: Path, fp_per_hour: float = 0.5) -> float:
     """The lowest threshold with at most `fp_per_hour` on the benchmark's negative audio."""
-    neg = [cf.window_scores(model, np.load(bench / f"{k}.npy")) for k in ("tts", "real")]
     deb = m.debounce_frames_for(1.0)
-    both = np.concatenate([neg[0], np.zeros(deb + 1, np.float32), neg[1]])
-    hours = m.hours_for_frames(len(neg[0])) + m.hours_for_frames(len(neg[1]))
+    both, hours = cf.pooled(cf.negative_scores(model, bench), deb)
     det = m.det_curve(np.zeros(1, np.float32), both, hours, debounce_frames=deb)
     ok = det.fp_per_hour <= fp_per_hour
     return float(det.thresholds[ok].min()) if ok.any() else 1.0
