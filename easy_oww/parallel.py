@@ -134,13 +134,41 @@ def _set_pdeathsig(sig: int) -> bool:
 
 
 # -- the parent side: pools ---------------------------------------------------------------
+TASK_LOCK_WAIT_S = 5.0
+"""How long `Pool.terminate` waits for the task queue's read lock before it takes the
+holder for a worker that died holding it (`_Pool`); a live one lets go within
+milliseconds."""
+
+
+class _Pool(multiprocessing.pool.Pool):
+    """`multiprocessing.Pool` whose `terminate` cannot hang on a dead worker's lock.
+
+    A worker waiting for a task holds the task queue's read lock while it blocks on the
+    pipe. A stop signal sent to the whole process group (`timeout`, systemd, a closed
+    terminal) kills such a worker, and the lock is never released; CPython's terminate
+    first takes that lock, so it waited forever (CPython issues 66587 and 96062), and a
+    stopped `train` hung with its finished ensemble members' workers gone. Here terminate
+    waits `TASK_LOCK_WAIT_S` for the lock and then goes on without it: the holder is dead,
+    and every other reader waits on the lock, so nothing else reads the queue."""
+
+    @staticmethod
+    def _help_stuff_finish(inqueue: Any, task_handler: threading.Thread, size: int) -> None:
+        inqueue._rlock.acquire(timeout=TASK_LOCK_WAIT_S)  # no lock: a dead worker holds it
+        # as CPython: unblock a task handler that is putting tasks on a full pipe
+        while task_handler.is_alive() and inqueue._reader.poll():
+            inqueue._reader.recv()
+            time.sleep(0)
+
+
 @contextlib.contextmanager
 def process_pool(n: int, initializer: Initializer | None = None,
                  initargs: tuple[Any, ...] = ()) -> Iterator[multiprocessing.pool.Pool]:
     """A spawn `multiprocessing.Pool` of `n` workers that die with this process; on exit
-    (normal, error, Ctrl-C or `Stopped`) the workers are terminated and reaped."""
+    (normal, error, Ctrl-C or `Stopped`) the workers are terminated and reaped, also when a
+    stop signal killed some of them first (see `_Pool`)."""
     ctx = spawn_context()
-    pool = ctx.Pool(n, initializer=worker_init, initargs=(os.getpid(), initializer, initargs))
+    pool = _Pool(n, initializer=worker_init, initargs=(os.getpid(), initializer, initargs),
+                 context=ctx)
     try:
         yield pool
     finally:

@@ -172,3 +172,39 @@ def test_orphaned_worker_exits_at_once(tmp_path: Path) -> None:
     from easy_oww.parallel import EXIT_ORPHANED
 
     assert done.returncode == EXIT_ORPHANED
+
+
+DEAD_IDLE = '''
+import multiprocessing, os, signal, time
+from easy_oww import parallel
+
+if __name__ == "__main__":
+    parallel.TASK_LOCK_WAIT_S = 1.0
+    with parallel.process_pool(2) as pool:
+        pool.map(str, range(4))
+        time.sleep(0.5)  # both workers wait for a task; one holds the task pipe's read lock
+        for p in multiprocessing.active_children():
+            os.kill(p.pid, signal.SIGKILL)
+        time.sleep(0.5)  # the pool has started workers in their place
+    print("stopped")
+'''
+
+
+def test_pool_stops_when_idle_workers_died(tmp_path: Path) -> None:
+    """Idle workers killed (a stop signal to the whole group reaches them while they wait
+    for a task, as when some ensemble members have finished): leaving the pool must not
+    wait forever for the lock the dead one held (multiprocessing.Pool's terminate did)."""
+    script = tmp_path / "dead_idle.py"
+    script.write_text(DEAD_IDLE)
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        raise AssertionError("the pool did not stop: its terminate waits for a dead "
+                             "worker's lock") from None
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().split() == ["stopped"]
+    assert "leaked" not in err.decode()
