@@ -135,9 +135,8 @@ def _set_pdeathsig(sig: int) -> bool:
 
 # -- the parent side: pools ---------------------------------------------------------------
 TASK_LOCK_WAIT_S = 5.0
-"""How long `Pool.terminate` waits for the task queue's read lock before it takes the
-holder for a worker that died holding it (`_Pool`); a live one lets go within
-milliseconds."""
+"""How long `Pool.terminate` waits for the task queue's read lock before it concludes
+that a dead worker holds it (`_Pool`); a live holder lets go within milliseconds."""
 
 
 class _Pool(multiprocessing.pool.Pool):
