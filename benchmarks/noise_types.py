@@ -78,7 +78,6 @@ def _noise(kind: str, n: int, rng: np.random.Generator, talk: np.ndarray) -> np.
 
 def build(key: str, data: Path, talk: np.ndarray, fe: object, voices: str = "benchmark") -> Path:
     """The word's positives once clean and once per condition, 2 s apart, as one stream."""
-
     path = data / f"noise_types_v{VERSION}" / f"{key}_{voices}.npz"
     if path.is_file():
         return path

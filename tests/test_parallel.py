@@ -175,10 +175,11 @@ def test_orphaned_worker_exits_at_once(tmp_path: Path) -> None:
 
 
 DEAD_IDLE = '''
-import multiprocessing, os, signal, time
+import faulthandler, multiprocessing, os, signal, time
 from easy_oww import parallel
 
 if __name__ == "__main__":
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a hung run
     parallel.TASK_LOCK_WAIT_S = 1.0
     with parallel.process_pool(2) as pool:
         pool.map(str, range(4))
@@ -196,15 +197,11 @@ def test_pool_stops_when_idle_workers_died(tmp_path: Path) -> None:
     wait forever for the lock the dead one held (multiprocessing.Pool's terminate did)."""
     script = tmp_path / "dead_idle.py"
     script.write_text(DEAD_IDLE)
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
-        raise AssertionError("the pool did not stop: its terminate waits for a dead "
-                             "worker's lock") from None
+    out = tmp_path / "out.txt"
+    with out.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, str(script)], stdout=fh,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        err = stop_output(proc, timeout=60)  # a hang fails with the stacks of its threads
     assert proc.returncode == 0, err.decode()
-    assert out.decode().split() == ["stopped"]
+    assert out.read_text().split() == ["stopped"]
     assert "leaked" not in err.decode()
