@@ -94,6 +94,19 @@ def test_deterministic_and_resumes_after_a_lost_chunk(tmp_path, small_chunks):
     assert other_seed.root != a.root
 
 
+def test_a_new_backend_cache_version_makes_new_audio(tmp_path, small_chunks, monkeypatch):
+    """Bug: the cache key held the requests but not their backend's cache_version, so a
+    backend that now says the same request otherwise (Piper's accents) kept old audio."""
+    from easy_oww.tts import espeak, registry
+
+    kw = {"hours": 0.012, "seed": 5, "exclude": "hey jarvis", "voices": VOICES}
+    ws = init_workspace(tmp_path / "ws")
+    old = na.ensure_negative_audio(ws, synth=FakeSynth(), **kw)
+    assert na.ensure_negative_audio(ws, synth=FakeSynth(), **kw).root == old.root
+    monkeypatch.setattr(registry, "EspeakBackend", lambda: espeak.EspeakBackend(cache_version=2))
+    assert na.ensure_negative_audio(ws, synth=FakeSynth(), **kw).root != old.root
+
+
 def test_sentences_exclude_the_wake_words():
     texts = na.negative_texts(50, 1, "hey kitchen lights")
     assert len(texts) >= 10

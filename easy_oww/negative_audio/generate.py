@@ -84,6 +84,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     if hours <= 0:
         raise ValueError("hours must be positive")
     from easy_oww.tts import plan_requests
+    from easy_oww.tts.registry import make_registry
+    from easy_oww.tts.synth import cache_key
 
     vs = list(voices) if voices is not None else default_voices(workspace, seed,
                                                                  holdout_fraction)
@@ -93,8 +95,9 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
                              pitch=(0.85, 1.15), balance_families=balance_families)
     if balance_families and family_sentences is not None:
         requests = cap_families(requests, family_sentences)
+    registry = make_registry()  # clip keys carry each backend's cache_version
     key = stable_hash({"v": VERSION, "hours": round(hours, 4), "seed": seed,
-                       "requests": [r.params() for r in requests],
+                       "requests": [cache_key(r, registry) for r in requests],
                        **({} if keep_audio else {"audio": False}),
                        **({"balanced": True} if balance_families else {}),
                        **({"rooms": rooms_fingerprint(rooms), "room_p": round(room_probability, 4)}
