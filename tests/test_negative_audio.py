@@ -96,7 +96,8 @@ def test_deterministic_and_resumes_after_a_lost_chunk(tmp_path, small_chunks):
 
 def test_a_new_backend_cache_version_makes_new_audio(tmp_path, small_chunks, monkeypatch):
     """Bug: the cache key held the requests but not their backend's cache_version, so a
-    backend that now says the same request otherwise (Piper's accents) kept old audio."""
+    backend that now says the same request otherwise kept the old audio (found when a
+    session-18 try changed how Piper reads its requests)."""
     from easy_oww.tts import espeak, registry
 
     kw = {"hours": 0.012, "seed": 5, "exclude": "hey jarvis", "voices": VOICES}
