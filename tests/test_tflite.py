@@ -30,6 +30,11 @@ def _model(kind: str = "dnn", seed: int = 3) -> ScoreModel:
     torch.manual_seed(seed)
     if kind == "ensemble":  # what `train` ships by default: three dnn heads
         model = ScoreModel(EnsembleHead([build_head("dnn", 32) for _ in range(3)]))
+    elif kind == "ensemble_window_norm":
+        model = ScoreModel(EnsembleHead([build_head("dnn", 32, window_norm=True)
+                                         for _ in range(3)]))
+    elif kind == "dnn_window_norm":
+        model = ScoreModel(build_head("dnn", 32, window_norm=True))
     elif kind == "dnn_deep":
         model = ScoreModel(build_head("dnn", 24, n_blocks=2))
     elif kind == "dnn_shallow":
@@ -58,7 +63,8 @@ def _litert_scores(path: Path, windows: np.ndarray) -> np.ndarray:
     return np.array(got)
 
 
-@pytest.mark.parametrize("kind", ["dnn", "ensemble", "dnn_deep", "dnn_shallow"])
+@pytest.mark.parametrize("kind", ["dnn", "dnn_window_norm", "ensemble",
+                                  "ensemble_window_norm", "dnn_deep", "dnn_shallow"])
 def test_tflite_matches_onnx_and_torch(tmp_path: Path, kind: str) -> None:
     model = _model(kind)
     windows = _windows()
@@ -76,6 +82,21 @@ def test_tflite_matches_onnx_and_torch(tmp_path: Path, kind: str) -> None:
     assert np.max(np.abs(got - want)) < 1e-5
     assert np.ptp(got) > 0.1  # the scores depend on the input
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_tflite_scales_each_window_over_time_like_the_head() -> None:
+    """Windows that differ by a per-dimension offset and scale score alike in the
+    TFLite model of a window_norm head, and apart in one without it: the lowering
+    normalises, it does not merely agree on the random windows above."""
+    windows = _windows(8)
+    shifted = windows * 3.0 + np.random.default_rng(5).normal(0, 4, (1, 1, 96)).astype(
+        np.float32)
+    for kind, alike in (("dnn_window_norm", True), ("dnn", False)):
+        model = _model(kind)
+        interp = tflite._interpreter(tflite.tflite_bytes(model))
+        inp, out = interp.get_input_details()[0]["index"], interp.get_output_details()[0]["index"]
+        a, b = (tflite._run(interp, inp, out, w) for w in (windows, shifted))
+        assert (np.max(np.abs(a - b)) < 1e-3) == alike, kind
 
 
 def test_tflite_bytes_are_deterministic() -> None:

@@ -57,6 +57,47 @@ def test_dnn_head_is_openwakewords_architecture() -> None:
     assert len(head.blocks) == 2
 
 
+@pytest.mark.parametrize("head", HEADS)
+def test_window_norm_ignores_what_a_window_adds_to_each_dimension(head: str) -> None:
+    """A speaker, room or steady noise that raises or stretches a dimension for the
+    whole window changes nothing with window_norm, and a great deal without it."""
+    x = torch.randn(32, 16, 96)
+    moved = x * (1.0 + 3.0 * torch.rand(32, 1, 96)) + 5.0 * torch.randn(32, 1, 96)
+    for window_norm, alike in ((True, True), (False, False)):
+        torch.manual_seed(0)
+        model = ScoreModel(build_head(head, 16, window_norm=window_norm)).eval()
+        with torch.no_grad():
+            gap = float((model(x, logits=True) - model(moved, logits=True)).abs().max())
+        assert (gap < 0.02) == alike, (window_norm, gap)
+
+
+def test_heads_pickled_before_window_norm_keep_scoring_as_they_did() -> None:
+    """model.pt holds the pickled module: a head saved before the option existed has no
+    window_norm of its own and must not start normalising when it is loaded."""
+    torch.manual_seed(1)
+    head = build_head("dnn", 16)
+    x = torch.randn(8, 16, 96)
+    with torch.no_grad():
+        want = head(x)
+    del head.window_norm  # what such a pickle restores
+    buf = io.BytesIO()
+    torch.save(ScoreModel(head), buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=False).eval()
+    assert loaded.head.window_norm is False
+    with torch.no_grad():
+        assert torch.equal(loaded(x, logits=True), want)
+
+
+def test_training_builds_the_head_the_config_asks_for(tmp_path: Path,
+                                                      easy_data: TrainingData) -> None:
+    assert TrainingConfig().window_norm is False  # off: it doubles the training time
+    for flag in (True, False):
+        loop = _Loop(easy_data, _config(head="dnn", window_norm=flag), EvaluationConfig(), 1,
+                     tmp_path / str(flag), "cpu")
+        assert loop.model.head.window_norm is flag
+
+
 def test_unknown_head_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown head"):
         build_head("lstm", 16)

@@ -14,6 +14,30 @@ from torch import nn
 from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
 
 
+WINDOW_NORM_EPS = 0.01  # added to the variance: a dimension still over the window stays ~0
+
+
+def normalise_window(x: torch.Tensor) -> torch.Tensor:
+    """Each embedding dimension of each window [batch, frames, dim] centred on its mean
+    over the window's frames and divided by its standard deviation there.
+
+    What the speaker, the room, the microphone or a steady noise add to a dimension for
+    the whole window is gone; how the dimension moves while the phrase is said stays.
+    """
+    centred = x - x.mean(dim=1, keepdim=True)
+    return centred * torch.rsqrt((centred * centred).mean(dim=1, keepdim=True)
+                                 + WINDOW_NORM_EPS)
+
+
+class _Head(nn.Module):
+    """What every head shares: the optional scaling of each window over time."""
+
+    window_norm = False  # heads pickled before the option existed did not normalise
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        return normalise_window(x) if self.window_norm else x
+
+
 class FCNBlock(nn.Module):
     """Linear -> LayerNorm -> ReLU, as openWakeWord's FCNBlock."""
 
@@ -28,12 +52,15 @@ class FCNBlock(nn.Module):
         return out
 
 
-class DNNHead(nn.Module):
-    """openWakeWord's `dnn` model: Flatten -> Linear -> LayerNorm -> ReLU -> blocks -> Linear."""
+class DNNHead(_Head):
+    """openWakeWord's `dnn` model: Flatten -> Linear -> LayerNorm -> ReLU -> blocks -> Linear
+    (with `window_norm`, each window is first scaled over time: `normalise_window`)."""
 
     def __init__(self, layer_size: int = 32, n_blocks: int = 1,
-                 frames: int = MODEL_INPUT_FRAMES, dim: int = EMBEDDING_DIM) -> None:
+                 frames: int = MODEL_INPUT_FRAMES, dim: int = EMBEDDING_DIM,
+                 window_norm: bool = False) -> None:
         super().__init__()
+        self.window_norm = window_norm
         self.flatten = nn.Flatten()
         self.layer1 = nn.Linear(frames * dim, layer_size)
         self.layernorm1 = nn.LayerNorm(layer_size)
@@ -42,7 +69,7 @@ class DNNHead(nn.Module):
         self.last_layer = nn.Linear(layer_size, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu1(self.layernorm1(self.layer1(self.flatten(x))))
+        x = self.relu1(self.layernorm1(self.layer1(self.flatten(self._input(x)))))
         for block in self.blocks:
             x = block(x)
         out: torch.Tensor = self.last_layer(x)
@@ -66,7 +93,7 @@ class _ConvStack(nn.Module):
         return out
 
 
-class TemporalHead(nn.Module):
+class TemporalHead(_Head):
     """1-D convolution over the 16 steps, then a small dense layer over the flattened map.
 
     Flattening (rather than pooling) keeps where in the window the phrase ends, which
@@ -74,8 +101,9 @@ class TemporalHead(nn.Module):
     """
 
     def __init__(self, layer_size: int = 32, frames: int = MODEL_INPUT_FRAMES,
-                 dim: int = EMBEDDING_DIM) -> None:
+                 dim: int = EMBEDDING_DIM, window_norm: bool = False) -> None:
         super().__init__()
+        self.window_norm = window_norm
         channels = max(8, layer_size // 2)
         self.convs = _ConvStack(channels, frames, dim)
         self.flatten = nn.Flatten()
@@ -85,20 +113,21 @@ class TemporalHead(nn.Module):
         self.out = nn.Linear(layer_size, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.flatten(self.convs(x))
+        h = self.flatten(self.convs(self._input(x)))
         out: torch.Tensor = self.out(self.relu(self.norm(self.dense(h))))
         return out
 
 
-class TemporalAttentionHead(nn.Module):
+class TemporalAttentionHead(_Head):
     """1-D convolution over time, then attention pooling (softmax weights over the steps).
 
     A learned position embedding lets the attention prefer the window's end.
     """
 
     def __init__(self, layer_size: int = 32, frames: int = MODEL_INPUT_FRAMES,
-                 dim: int = EMBEDDING_DIM) -> None:
+                 dim: int = EMBEDDING_DIM, window_norm: bool = False) -> None:
         super().__init__()
+        self.window_norm = window_norm
         channels = max(8, layer_size)
         self.convs = _ConvStack(channels, frames, dim)
         self.position = nn.Parameter(torch.zeros(1, channels, frames))
@@ -109,7 +138,7 @@ class TemporalAttentionHead(nn.Module):
         self.out = nn.Linear(layer_size, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.convs(x) + self.position  # [B, C, T]
+        h = self.convs(self._input(x)) + self.position  # [B, C, T]
         weights = torch.softmax(self.attn(h), dim=2)  # [B, 1, T]
         pooled = (h * weights).sum(dim=2)
         peak = h.amax(dim=2)
@@ -183,12 +212,13 @@ def calibrate_threshold(model: ScoreModel, threshold: float, target: float = 0.5
 HEADS = ("dnn", "temporal", "temporal_attention")
 
 
-def build_head(name: str, layer_size: int, n_blocks: int = 1) -> nn.Module:
+def build_head(name: str, layer_size: int, n_blocks: int = 1,
+               window_norm: bool = False) -> nn.Module:
     """A freshly initialised head by config name (uses torch's global RNG: seed around it)."""
     if name == "dnn":
-        return DNNHead(layer_size=layer_size, n_blocks=n_blocks)
+        return DNNHead(layer_size=layer_size, n_blocks=n_blocks, window_norm=window_norm)
     if name == "temporal":
-        return TemporalHead(layer_size=layer_size)
+        return TemporalHead(layer_size=layer_size, window_norm=window_norm)
     if name == "temporal_attention":
-        return TemporalAttentionHead(layer_size=layer_size)
+        return TemporalAttentionHead(layer_size=layer_size, window_norm=window_norm)
     raise ValueError(f"unknown head {name!r}; choose one of {', '.join(HEADS)}")

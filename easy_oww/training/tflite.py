@@ -3,11 +3,11 @@ openWakeWord's TFLite path load.
 
 The file is written directly from the head's weights (see `tflite_graph.py`): float32,
 static ``[1, 16, 96]`` input, one ``[1, 1]`` output, builtin operators only. It converts
-the `dnn` head and ensembles of it (Linear, LayerNorm, ReLU, mean of logits, sigmoid);
-other heads raise `UnsupportedModel`, naming the head. Before a file is written it is
-checked in the LiteRT interpreter (``ai-edge-litert``): identifier, shapes, dtypes,
-operators, and scores within 1e-5 of the ONNX model on the windows given; a failed check
-raises `ExportError` and leaves no file.
+the `dnn` head and ensembles of it (scaling over time, Linear, LayerNorm, ReLU, mean of
+logits, sigmoid); other heads raise `UnsupportedModel`, naming the head. Before a file is
+written it is checked in the LiteRT interpreter (``ai-edge-litert``): identifier, shapes,
+dtypes, operators, and scores within 1e-5 of the ONNX model on the windows given; a failed
+check raises `ExportError` and leaves no file.
 
 Why not a converter: litert-torch brings about 1.2 GB of dependencies and pins
 typing-extensions; onnx2tf needs TensorFlow (or Python >= 3.12); onnx-tf is unmaintained.
@@ -129,6 +129,8 @@ def _lower(g: tg.Graph, head: Any, x: int, prefix: str, model: Any) -> int:
 def _lower_dnn(g: tg.Graph, head: Any, x: int, prefix: str) -> int:
     ops = _tflite().BuiltinOperator
     flat = (1, MODEL_INPUT_FRAMES * EMBEDDING_DIM)
+    if head.window_norm:
+        x = _window_norm(g, x, f"{prefix}/window_norm")
     shape = g.constant(f"{prefix}/flat_shape", np.asarray(flat, np.int32))
     h = g.op(ops.RESHAPE, [x, shape], f"{prefix}/flatten", flat, tg.reshape_options(flat))
     h = _linear(g, head.layer1, h, f"{prefix}/layer1")
@@ -140,6 +142,24 @@ def _lower_dnn(g: tg.Graph, head: Any, x: int, prefix: str) -> int:
         h = _layer_norm(g, block.layer_norm, h, f"{p}/layer_norm")
         h = g.op(ops.RELU, [h], f"{p}/relu", g.shape(h))
     return _linear(g, head.last_layer, h, f"{prefix}/last_layer")
+
+
+def _window_norm(g: tg.Graph, x: int, name: str) -> int:
+    """`heads.normalise_window`: (x - mean) * rsqrt(var + eps) over the frames axis."""
+    from easy_oww.training.heads import WINDOW_NORM_EPS
+
+    ops = _tflite().BuiltinOperator
+    shape = g.shape(x)
+    per_dim = (shape[0], 1, shape[2])
+    axis = g.constant(f"{name}/axis", np.asarray([1], np.int32))
+    mean = g.op(ops.MEAN, [x, axis], f"{name}/mean", per_dim, tg.reducer_options)
+    centred = g.op(ops.SUB, [x, mean], f"{name}/centred", shape)
+    square = g.op(ops.MUL, [centred, centred], f"{name}/square", shape)
+    var = g.op(ops.MEAN, [square, axis], f"{name}/var", per_dim, tg.reducer_options)
+    eps = g.constant(f"{name}/eps", np.asarray([WINDOW_NORM_EPS], np.float32))
+    inv = g.op(ops.RSQRT, [g.op(ops.ADD, [var, eps], f"{name}/var_eps", per_dim)],
+               f"{name}/rsqrt", per_dim)
+    return g.op(ops.MUL, [centred, inv], f"{name}/normed", shape)
 
 
 def _array(t: Any) -> np.ndarray:

@@ -123,7 +123,7 @@ def _new_model(config: TrainingConfig, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
         torch.manual_seed(int(item_rng(seed, "head-init").integers(0, 2**62)))
         name = getattr(config.head, "value", config.head)  # enum, or str after model_copy
-        head = build_head(str(name), config.layer_size, config.n_blocks)
+        head = build_head(str(name), config.layer_size, config.n_blocks, config.window_norm)
     return ScoreModel(head)
 
 
