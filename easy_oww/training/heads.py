@@ -13,7 +13,6 @@ from torch import nn
 
 from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
 
-
 WINDOW_NORM_EPS = 0.01  # added to the variance: a dimension still over the window stays ~0
 
 
