@@ -148,17 +148,23 @@ def _window_norm(g: tg.Graph, x: int, name: str) -> int:
     """`heads.normalise_window`: (x - mean) * rsqrt(var + eps) over the frames axis."""
     from easy_oww.training.heads import WINDOW_NORM_EPS
 
+    shape = g.shape(x)
+    return _normalise(g, x, 1, (shape[0], 1, shape[2]), WINDOW_NORM_EPS, name)
+
+
+def _normalise(g: tg.Graph, x: int, axis: int, reduced: tuple[int, ...], eps: float,
+               name: str) -> int:
+    """(x - mean) * rsqrt(var + eps) along `axis` (`reduced`: the shape of its mean)."""
     ops = _tflite().BuiltinOperator
     shape = g.shape(x)
-    per_dim = (shape[0], 1, shape[2])
-    axis = g.constant(f"{name}/axis", np.asarray([1], np.int32))
-    mean = g.op(ops.MEAN, [x, axis], f"{name}/mean", per_dim, tg.reducer_options)
+    axes = g.constant(f"{name}/axis", np.asarray([axis], np.int32))
+    mean = g.op(ops.MEAN, [x, axes], f"{name}/mean", reduced, tg.reducer_options)
     centred = g.op(ops.SUB, [x, mean], f"{name}/centred", shape)
     square = g.op(ops.MUL, [centred, centred], f"{name}/square", shape)
-    var = g.op(ops.MEAN, [square, axis], f"{name}/var", per_dim, tg.reducer_options)
-    eps = g.constant(f"{name}/eps", np.asarray([WINDOW_NORM_EPS], np.float32))
-    inv = g.op(ops.RSQRT, [g.op(ops.ADD, [var, eps], f"{name}/var_eps", per_dim)],
-               f"{name}/rsqrt", per_dim)
+    var = g.op(ops.MEAN, [square, axes], f"{name}/var", reduced, tg.reducer_options)
+    eps_t = g.constant(f"{name}/eps", np.asarray([eps], np.float32))
+    inv = g.op(ops.RSQRT, [g.op(ops.ADD, [var, eps_t], f"{name}/var_eps", reduced)],
+               f"{name}/rsqrt", reduced)
     return g.op(ops.MUL, [centred, inv], f"{name}/normed", shape)
 
 
@@ -181,15 +187,7 @@ def _layer_norm(g: tg.Graph, norm: Any, x: int, name: str) -> int:
     if tuple(norm.normalized_shape) != g.shape(x)[1:]:
         raise UnsupportedModel(f"LayerNorm over {tuple(norm.normalized_shape)} in {name}")
     shape = g.shape(x)
-    axis = g.constant(f"{name}/axis", np.asarray([1], np.int32))
-    mean = g.op(ops.MEAN, [x, axis], f"{name}/mean", (1, 1), tg.reducer_options)
-    centred = g.op(ops.SUB, [x, mean], f"{name}/centred", shape)
-    square = g.op(ops.MUL, [centred, centred], f"{name}/square", shape)
-    var = g.op(ops.MEAN, [square, axis], f"{name}/var", (1, 1), tg.reducer_options)
-    eps = g.constant(f"{name}/eps", np.asarray([norm.eps], np.float32))
-    inv = g.op(ops.RSQRT, [g.op(ops.ADD, [var, eps], f"{name}/var_eps", (1, 1))],
-               f"{name}/rsqrt", (1, 1))
-    y = g.op(ops.MUL, [centred, inv], f"{name}/normed", shape)
+    y = _normalise(g, x, 1, (1, 1), float(norm.eps), name)
     if norm.weight is not None:
         y = g.op(ops.MUL, [y, g.constant(f"{name}/weight", _array(norm.weight))],
                  f"{name}/scaled", shape)
