@@ -71,6 +71,74 @@ def test_window_norm_ignores_what_a_window_adds_to_each_dimension(head: str) -> 
         assert (gap < 0.02) == alike, (window_norm, gap)
 
 
+@pytest.mark.parametrize("head", HEADS)
+def test_a_caller_scaling_windows_in_place_gets_what_the_head_computes(head: str) -> None:
+    """Training and validation scale their own batches in place and tell the head so:
+    the same values as the head's own scaling, and the caller's windows left alone."""
+    from easy_oww.training.heads import (
+        input_normalised_by_caller,
+        normalise_window,
+        normalise_window_,
+    )
+    from easy_oww.training.validation import score_windows
+
+    torch.manual_seed(2)
+    model = ScoreModel(build_head(head, 16, window_norm=True)).eval()
+    x = torch.randn(300, 16, 96) * 3.0 + 1.0
+    assert torch.equal(normalise_window_(x.clone()), normalise_window(x))
+    with torch.no_grad():
+        want = model(x, logits=True)
+        with input_normalised_by_caller(model):
+            got = model(normalise_window_(x.clone()), logits=True)
+            unscaled = model(x, logits=True)  # taken as already scaled: not scaled again
+        assert torch.equal(got, want)
+        assert not torch.allclose(unscaled, want, atol=1e-3)
+        assert torch.equal(model(x, logits=True), want)  # the block's end restores the head
+    windows = x.numpy().copy()  # contiguous float32: a view of it would be scaled in place
+    scores = score_windows(model, windows, torch.device("cpu"), chunk=128)
+    assert np.array_equal(windows, x.numpy())
+    np.testing.assert_allclose(scores, torch.sigmoid(want.double()).reshape(-1).numpy(),
+                               rtol=0, atol=1e-6)
+
+
+def test_only_models_whose_heads_all_scale_windows_take_scaled_input() -> None:
+    from easy_oww.training.heads import EnsembleHead, input_normalised_by_caller, normalises_windows
+
+    mixed = ScoreModel(EnsembleHead([build_head("dnn", 8, window_norm=True),
+                                     build_head("dnn", 8)]))
+    assert not normalises_windows(mixed)
+    assert not normalises_windows(ScoreModel(build_head("dnn", 8)))
+    with pytest.raises(ValueError, match="do not scale"), input_normalised_by_caller(mixed):
+        pass
+    with input_normalised_by_caller(mixed, normalised=False):  # a no-op when told so
+        pass
+    both = ScoreModel(EnsembleHead([build_head("dnn", 8, window_norm=True)] * 2))
+    assert normalises_windows(both)
+    with pytest.raises(RuntimeError), input_normalised_by_caller(both):
+        raise RuntimeError("a step that fails")
+    assert not any(getattr(m, "_input_normalised", False) for m in both.modules())
+
+
+def test_training_steps_are_the_same_whoever_scales_the_windows(
+        tmp_path: Path, easy_data: TrainingData, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop scales its batch in place (after input dropout, as the head would): the
+    same weights after a few steps as when the head scales a copy itself."""
+    from easy_oww.training import heads
+
+    cfg = _config(head="dnn", window_norm=True, input_dropout=0.2)
+    fast = _Loop(easy_data, cfg, EvaluationConfig(), 3, tmp_path / "fast", "cpu")
+    with monkeypatch.context() as patch:  # a loop that leaves the scaling to the head
+        patch.setattr(heads, "normalises_windows", lambda model: False)
+        slow = _Loop(easy_data, cfg, EvaluationConfig(), 3, tmp_path / "slow", "cpu")
+    assert fast.normalise and not slow.normalise
+    for _ in range(3):
+        fast.train_step()
+        slow.train_step()
+    assert fast.losses == slow.losses
+    for (name, a), b in zip(fast.model.state_dict().items(), slow.model.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
 def test_heads_pickled_before_window_norm_keep_scoring_as_they_did() -> None:
     """model.pt holds the pickled module: a head saved before the option existed has no
     window_norm of its own and must not start normalising when it is loaded."""

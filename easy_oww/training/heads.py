@@ -7,6 +7,9 @@ Heads return logits; `ScoreModel` adds the sigmoid that the exported graph carri
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 from torch import nn
@@ -28,13 +31,50 @@ def normalise_window(x: torch.Tensor) -> torch.Tensor:
                                  + WINDOW_NORM_EPS)
 
 
+def normalise_window_(x: torch.Tensor) -> torch.Tensor:
+    """`normalise_window` in place, on a batch the caller owns: the same arithmetic in the
+    same order (so the same values), with one temporary instead of three."""
+    x.sub_(x.mean(dim=1, keepdim=True))
+    return x.mul_(torch.rsqrt((x * x).mean(dim=1, keepdim=True) + WINDOW_NORM_EPS))
+
+
 class _Head(nn.Module):
     """What every head shares: the optional scaling of each window over time."""
 
     window_norm = False  # heads pickled before the option existed did not normalise
+    _input_normalised = False  # set by `input_normalised_by_caller` only
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
-        return normalise_window(x) if self.window_norm else x
+        if self.window_norm and not self._input_normalised:
+            return normalise_window(x)
+        return x
+
+
+def normalises_windows(model: nn.Module) -> bool:
+    """Whether every head in `model` scales each window over time (and there is one)."""
+    heads = [m for m in model.modules() if isinstance(m, _Head)]
+    return bool(heads) and all(h.window_norm for h in heads)
+
+
+@contextlib.contextmanager
+def input_normalised_by_caller(model: nn.Module, normalised: bool = True) -> Iterator[None]:
+    """Within the block the heads of `model` take their input as already scaled over time.
+
+    For the training loop and validation, which own each batch they feed: scaling it in
+    place (`normalise_window_`) costs a fraction of the head's out-of-place passes, and
+    training and validation spend most of their time on batches of it. Only for a model
+    that `normalises_windows`; with `normalised` False the block changes nothing.
+    """
+    heads = [m for m in model.modules() if isinstance(m, _Head)] if normalised else []
+    if heads and not normalises_windows(model):
+        raise ValueError("the model has heads that do not scale windows over time")
+    for h in heads:
+        h._input_normalised = True
+    try:
+        yield
+    finally:
+        for h in heads:
+            h._input_normalised = False
 
 
 class FCNBlock(nn.Module):

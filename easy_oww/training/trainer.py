@@ -153,10 +153,13 @@ class _Loop:
                  device: str) -> None:
         import torch
 
+        from easy_oww.training.heads import normalises_windows
+
         self.data, self.config, self.evaluation = data, config, evaluation
         self.dir, self.device = checkpoint_dir, torch.device(device)
         self.key = fingerprint(data, config, evaluation, seed)
         self.model = _new_model(config, seed).to(self.device)
+        self.normalise = normalises_windows(self.model)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate,
                                            weight_decay=1e-2)
         self.batches = BalancedBatches(data, config.batch_size, item_rng(seed, "batches"),
@@ -202,6 +205,8 @@ class _Loop:
     def train_step(self) -> None:
         import torch
 
+        from easy_oww.training.heads import input_normalised_by_caller, normalise_window_
+
         cfg = self.config
         x_np, y_np = self.batches.next()
         x = torch.from_numpy(x_np).to(self.device)
@@ -213,9 +218,12 @@ class _Loop:
         weights = torch.where(y > 0.5, torch.ones_like(y), torch.full_like(y, neg_w))
         if cfg.mixup:
             x, y, weights = self._mixup(x, y, weights)
-        if cfg.input_dropout > 0:
-            x = x * self._dropout_mask(x.shape[0], x.shape[2], cfg.input_dropout)
-        logits = self.model(x, logits=True).reshape(-1)
+        if cfg.input_dropout > 0:  # x is this step's own batch: scaled in place
+            x.mul_(self._dropout_mask(x.shape[0], x.shape[2], cfg.input_dropout))
+        if self.normalise:  # what the head would do, in place (`input_normalised_by_caller`)
+            normalise_window_(x)
+        with input_normalised_by_caller(self.model, self.normalise):
+            logits = self.model(x, logits=True).reshape(-1)
         loss = _loss(logits, y, weights, cfg.focal_loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
