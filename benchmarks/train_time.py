@@ -3,6 +3,7 @@ the cross-family changes (issue 14), on one machine, in one run.
 
     .venv/bin/python benchmarks/train_time.py [--word "hey jarvis"] [--preset quick]
         [--workdir DIR] [--concurrent] [--variant "NAME=KEY=VALUE;KEY=VALUE" ...]
+        [--reuse WORKSPACE]
 
 Each variant trains the same wake word in a fresh workspace of its own (no cache shared),
 as a user runs it (`easy-oww create` + `easy-oww train`), with the variant's settings
@@ -25,6 +26,13 @@ ratios printed by one run. `--concurrent` runs the variants at the same time, so
 load from other jobs falls on both alike (on a quiet machine, run them one after another).
 Leave the checkout alone while it runs: worker processes import the code afresh, so a
 checkout or merge under a running train breaks it.
+
+`--reuse WORKSPACE` times only what follows the features: each variant starts from a copy
+of a workspace where `easy-oww train` already ran for the word (large files hard-linked,
+never written: the pipeline replaces files, it does not rewrite them), with its training,
+models and evaluation removed, so the variants train, export and evaluate on the same
+features. Only `training.*` and `evaluation.*` settings may differ (others would redo
+earlier phases); the default variant is `now` alone, so name the others with --variant.
 """
 
 from __future__ import annotations
@@ -94,6 +102,41 @@ def prepare(root: Path, name: str, word: str, preset: str, settings: dict[str, A
     return ws
 
 
+REUSED_SECTIONS = ("training", "evaluation")
+REDONE_PHASES = ("training", "models", "evaluation")
+LINK_BYTES = 1 << 20  # files this large are hard-linked into a reused copy, smaller copied
+
+
+def prepare_reused(root: Path, name: str, source: Path, project: str,
+                   settings: dict[str, Any]) -> Path:
+    """A copy of workspace `source` whose project trains afresh from its features."""
+    other = sorted(k for k in settings if k.split(".", 1)[0] not in REUSED_SECTIONS)
+    if other:
+        raise SystemExit(f"--reuse: {', '.join(other)} would redo the phases before "
+                         "training; only training.* and evaluation.* settings may differ")
+    src_project = source / "projects" / project
+    if not (src_project / "features" / "phase.json").exists():
+        raise SystemExit(f"--reuse: {src_project} has no finished features; run "
+                         f"`easy-oww --workspace {source} train {project}` first")
+    ws = root / name
+    if ws.exists():
+        shutil.rmtree(ws)
+
+    def link_or_copy(src: str, dst: str) -> None:
+        if os.path.getsize(src) >= LINK_BYTES:
+            os.link(src, dst)
+        else:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, ws, copy_function=link_or_copy, symlinks=True)
+    dst_project = ws / "projects" / project
+    for phase in REDONE_PHASES:
+        shutil.rmtree(dst_project / phase, ignore_errors=True)
+    (dst_project / ".lock").unlink(missing_ok=True)
+    apply_settings(dst_project / "config.yaml", settings)  # a copy: small files are copied
+    return ws
+
+
 def phase_seconds(project: Path) -> dict[str, float]:
     out = {}
     for phase in PHASES:
@@ -157,11 +200,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the variants at the same time (fair under other load)")
     ap.add_argument("--variant", action="append", default=[], type=parse_variant,
                     help="NAME=section.key=value;... (default: before and now)")
+    ap.add_argument("--reuse", type=Path, metavar="WORKSPACE",
+                    help="time training, export and evaluation only, on this workspace's "
+                         "features (see above)")
     args = ap.parse_args(argv)
-    variants = args.variant or [("before", BEFORE), ("now", {})]
+    default = [("now", {})] if args.reuse else [("before", BEFORE), ("now", {})]
+    variants = args.variant or default
     args.workdir.mkdir(parents=True, exist_ok=True)
     for name, settings in variants:
-        prepare(args.workdir, name, args.word, args.preset, settings)
+        if args.reuse:
+            prepare_reused(args.workdir, name, args.reuse, project_name(args.word), settings)
+        else:
+            prepare(args.workdir, name, args.word, args.preset, settings)
     results = run_all(args.workdir, variants, project_name(args.word), args.preset,
                       args.concurrent)
     text = report(results)

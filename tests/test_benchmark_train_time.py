@@ -1,0 +1,66 @@
+"""benchmarks/train_time.py --reuse: variants share the features, never each other's files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def tt() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("train_time", BENCH / "train_time.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("train_time", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _trained_workspace(root: Path) -> Path:
+    """The files a finished `train` leaves, in miniature (one large feature shard)."""
+    project = root / "projects" / "hey_jarvis"
+    for phase in ("features", "training", "models", "evaluation"):
+        (project / phase).mkdir(parents=True)
+        (project / phase / "phase.json").write_text(json.dumps({"complete": True}))
+    (project / "features" / "shard_00000.npy").write_bytes(b"\0" * (2 << 20))
+    (project / "models" / "hey_jarvis.onnx").write_bytes(b"model")
+    (project / "config.yaml").write_text(yaml.safe_dump(
+        {"name": "hey_jarvis", "training": {"steps": 8000}}, sort_keys=False))
+    (project / ".lock").write_text("1")
+    (root / "cache").mkdir()
+    (root / "cache" / "clip.wav").write_bytes(b"RIFF")
+    return root
+
+
+def test_reused_copy_trains_afresh_on_shared_features(tt: ModuleType, tmp_path: Path) -> None:
+    source = _trained_workspace(tmp_path / "source")
+    ws = tt.prepare_reused(tmp_path / "work", "wn", source, "hey_jarvis",
+                           {"training.window_norm": True})
+    src, dst = source / "projects" / "hey_jarvis", ws / "projects" / "hey_jarvis"
+    shard = "features/shard_00000.npy"
+    assert os.path.samefile(src / shard, dst / shard)  # large: linked, not copied
+    assert not os.path.samefile(src / "config.yaml", dst / "config.yaml")
+    assert yaml.safe_load((dst / "config.yaml").read_text())["training"] == {
+        "steps": 8000, "window_norm": True}
+    assert "window_norm" not in (src / "config.yaml").read_text()  # the source untouched
+    assert not any((dst / p).exists() for p in ("training", "models", "evaluation", ".lock"))
+    assert (src / "models" / "hey_jarvis.onnx").exists() and (dst / "features").is_dir()
+    assert (ws / "cache" / "clip.wav").read_bytes() == b"RIFF"
+
+
+def test_reuse_refuses_settings_that_would_redo_features(tt: ModuleType,
+                                                         tmp_path: Path) -> None:
+    source = _trained_workspace(tmp_path / "source")
+    with pytest.raises(SystemExit, match="augment.rounds"):
+        tt.prepare_reused(tmp_path / "work", "x", source, "hey_jarvis", {"augment.rounds": 2})
+    with pytest.raises(SystemExit, match="no finished features"):
+        tt.prepare_reused(tmp_path / "work", "x", tmp_path / "nowhere", "hey_jarvis", {})
