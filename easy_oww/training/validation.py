@@ -29,8 +29,8 @@ from easy_oww.training.heads import (
 SCORE_CHUNK = {"cpu": 1024, "cuda": 8192}
 """Windows scored per forward pass, by device type. On a CPU a block of 1024 windows
 (6 MB) stays in cache through the head's passes: scoring 100,000 stream windows took 0.81x
-the time of blocks of 8192 for a plain head, and half for one that scales each window
-(`benchmarks`-style paired runs, session 20); a GPU wants large blocks."""
+the time of blocks of 8192 for a plain head and 0.53x for one that scales each window
+(paired micro-benchmark on one thread, session 20); a GPU wants large blocks."""
 SELECTION_FP_PER_HOUR = (1.0, 2.0, 3.0, 5.0)
 """Besides the target: the false-positive rates at which recall is averaged into a
 checkpoint's selection score (see `selection_score`)."""
