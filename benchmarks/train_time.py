@@ -137,9 +137,9 @@ def prepare_reused(root: Path, name: str, source: Path, project: str,
     return ws
 
 
-def phase_seconds(project: Path) -> dict[str, float]:
+def phase_seconds(project: Path, phases: tuple[str, ...] = PHASES) -> dict[str, float]:
     out = {}
-    for phase in PHASES:
+    for phase in phases:
         f = project / phase / "phase.json"
         if f.exists():
             out[phase] = float(json.loads(f.read_text()).get("seconds", 0.0))
@@ -147,7 +147,7 @@ def phase_seconds(project: Path) -> dict[str, float]:
 
 
 def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], project: str, preset: str,
-            concurrent: bool) -> list[dict[str, Any]]:
+            concurrent: bool, phases: tuple[str, ...] = PHASES) -> list[dict[str, Any]]:
     """Train every prepared variant; wall and CPU seconds of each process tree."""
     results: list[dict[str, Any]] = []
     procs = []  # RUSAGE_CHILDREN would mix variants run together: os.wait4 per child
@@ -162,7 +162,7 @@ def run_all(root: Path, variants: list[tuple[str, dict[str, Any]]], project: str
             results.append(wait(*procs.pop()))
     results.extend(wait(*p) for p in procs)
     for r in results:
-        r["phases"] = phase_seconds(root / r["name"] / "projects" / project)
+        r["phases"] = phase_seconds(root / r["name"] / "projects" / project, phases)
         model = root / r["name"] / "projects" / project / "models" / f"{project}.onnx"
         r["model_sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
     return results
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             prepare(args.workdir, name, args.word, args.preset, settings)
     results = run_all(args.workdir, variants, project_name(args.word), args.preset,
-                      args.concurrent)
+                      args.concurrent, REDONE_PHASES if args.reuse else PHASES)
     text = report(results)
     print(text)
     (args.workdir / "results.json").write_text(json.dumps(results, indent=1))
