@@ -256,12 +256,13 @@ class TrainingConfig(_Section):
                     "it off. 0.2 measured higher recall at <= 0.5 FP/h on voices never "
                     "heard (docs/training.md)")
     window_norm: bool = Field(
-        False, description="scale each window over time before the head: every embedding "
-                           "dimension centred on its mean over the window's 16 frames and "
-                           "divided by its standard deviation there. Measured higher recall "
-                           "at <= 0.5 FP/h on voices never heard than the same seeds "
-                           "without it, but it about doubles the training phase's time, so "
-                           "it is off (docs/training.md)")
+        True, description="scale each window over time before the head: every embedding "
+                          "dimension centred on its mean over the window's 16 frames and "
+                          "divided by its standard deviation there. Measured higher recall "
+                          "at <= 0.5 FP/h and a smaller DET area on voices never heard than "
+                          "the same seeds without it, in three pairs of runs (mean recall "
+                          "+0.050), for about a sixth more time in the training phase "
+                          "(docs/training.md)")
     checkpoint_averaging: bool = Field(
         True, description="ship the mean of the last checkpoints when it meets the target "
                           "(measured: higher recall at 0.5 FP/h than single checkpoints)")
