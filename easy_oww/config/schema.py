@@ -261,7 +261,7 @@ class TrainingConfig(_Section):
                           "divided by its standard deviation there. Measured higher recall "
                           "at <= 0.5 FP/h and a smaller DET area on voices never heard than "
                           "the same seeds without it, in three pairs of runs (mean recall "
-                          "+0.050), for about a sixth more time in the training phase "
+                          "+0.050), for about a fifth more time in the training phase "
                           "(docs/training.md)")
     checkpoint_averaging: bool = Field(
         True, description="ship the mean of the last checkpoints when it meets the target "
