@@ -20,3 +20,11 @@ def test_more_cores_and_smaller_heads_take_less_time() -> None:
     narrow = new_config("x", "hey jarvis", preset=Preset.quick, **{"training.layer_size": 32})
     assert estimate_seconds(narrow, cores=2) < estimate_seconds(config, cores=2)
     assert head_cost(64) == 1.0 and head_cost(128) > 1.4
+
+
+def test_window_scaling_adds_to_the_training_estimate() -> None:
+    on = new_config("x", "hey jarvis", preset=Preset.quick)
+    off = new_config("x", "hey jarvis", preset=Preset.quick, **{"training.window_norm": False})
+    assert on.training.window_norm and not off.training.window_norm
+    extra = estimate_seconds(on, cores=2) - estimate_seconds(off, cores=2)
+    assert 0 < extra < 0.1 * estimate_seconds(off, cores=2)
