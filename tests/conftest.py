@@ -1,9 +1,12 @@
-"""Shared fixtures: a fresh workspace, generated audio, a CLI runner."""
+"""Shared fixtures: a fresh workspace, generated audio, a CLI runner, benchmark scripts."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -61,3 +64,16 @@ def speechlike(seconds: float = 1.5, sr: int = SAMPLE_RATE, level: float = 0.3,
     sig = env * np.sin(2 * np.pi * (180 + 60 * np.sin(2 * np.pi * 3 * t)) * t)
     sig += 0.003 * rng.standard_normal(n)
     return (level * sig / np.max(np.abs(sig))).astype(np.float32)
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """The script benchmarks/<name>.py as a module (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module

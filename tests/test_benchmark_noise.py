@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
 from easy_oww.contract import SAMPLE_RATE
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def cf() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("crossfamily", BENCH / "crossfamily.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("crossfamily", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("crossfamily")
 
 
 def _slope(x: np.ndarray) -> float:

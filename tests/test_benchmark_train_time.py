@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import yaml
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def tt() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_time", BENCH / "train_time.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("train_time", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("train_time")
 
 
 def _trained_workspace(root: Path) -> Path:
