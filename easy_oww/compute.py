@@ -3,6 +3,9 @@
 `train --device` overrides the config's ``training.device``; when neither says otherwise
 the device is ``auto``: CUDA when PyTorch sees a GPU, else the CPU (a machine without
 PyTorch is a CPU machine here; the training phase itself says when PyTorch is missing).
+The ONNX front end (features) follows the resolved device only where ONNX Runtime has
+its CUDA provider (`onnxruntime-gpu`): PyTorch's CUDA build with plain `onnxruntime`, a
+common set-up, trains on the GPU and extracts features on the CPU (`feature_device`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,20 @@ def _cuda_available() -> bool:
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
+
+
+def _onnx_cuda_available() -> bool:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def feature_device(device: str) -> ResolvedDevice:
+    """Where the feature front end (ONNX Runtime) runs for a run resolved to `device`:
+    CUDA only when ONNX Runtime has its CUDA provider, else the CPU."""
+    return "cuda" if device == "cuda" and _onnx_cuda_available() else "cpu"
 
 
 def resolve_device(requested: object = "auto", configured: object = None) -> ResolvedDevice:

@@ -122,3 +122,45 @@ def test_train_command_without_device_uses_the_config(
 
         run_train(workspace, "dev", device="cpu")
     assert seen == ["cpu"]
+
+
+# -- the feature front end: ONNX Runtime's CUDA provider, not PyTorch's, decides ---------
+@pytest.mark.parametrize(("resolved", "onnx_cuda", "expected"),
+                         [("cuda", True, "cuda"), ("cuda", False, "cpu"),
+                          ("cpu", True, "cpu"), ("cpu", False, "cpu")])
+def test_feature_device_needs_onnx_runtime_cuda(monkeypatch: pytest.MonkeyPatch,
+                                                resolved: compute.ResolvedDevice,
+                                                onnx_cuda: bool, expected: str) -> None:
+    monkeypatch.setattr(compute, "_onnx_cuda_available", lambda: onnx_cuda)
+    assert compute.feature_device(resolved) == expected
+
+
+@pytest.mark.parametrize("onnx_cuda", [False, True])
+def test_a_gpu_run_without_onnxruntime_gpu_makes_features_on_the_cpu(
+        workspace: Workspace, cuda: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, onnx_cuda: bool) -> None:
+    """PyTorch's CUDA build with plain onnxruntime (seen on an H100 machine): training on
+    the GPU must not stop the features phase with 'no CUDA provider'."""
+    from easy_oww.pipeline import featurize, run
+
+    monkeypatch.setattr(compute, "_onnx_cuda_available", lambda: onnx_cuda)
+    monkeypatch.setattr(run, "preflight", lambda r: None)
+
+    class _Plan:
+        def to_json(self, root: Any) -> dict[str, Any]:
+            return {}
+
+    monkeypatch.setattr(run, "_clips_phase", lambda r: _Plan())
+    seen: list[str] = []
+
+    def make_features(config: Any, ws: Any, paths: Any, plan: Any, *, device: str,
+                      progress: Any) -> None:
+        seen.append(device)
+        raise _Seen
+
+    monkeypatch.setattr(featurize, "make_features", make_features)
+    create_project(workspace, "dev", "hey jarvis")
+    with caplog.at_level("INFO"), pytest.raises(_Seen):
+        run.run_train(workspace, "dev")
+    assert seen == ["cuda" if onnx_cuda else "cpu"]
+    assert ("no CUDA provider" in caplog.text) is not onnx_cuda

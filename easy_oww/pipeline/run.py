@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from easy_oww import fsutil
-from easy_oww.compute import resolve_device
+from easy_oww.compute import feature_device, resolve_device
 from easy_oww.config import Preset, ProjectConfig, save_config, with_preset
 from easy_oww.errors import EasyOWWError
 from easy_oww.evaluate.result import EvalReport
@@ -233,7 +233,12 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, FeaturesResult]:
            "real_weight": c.clips.real_positive_weight, "version": 3}
 
     def body() -> FeaturesResult:
-        s = make_features(c, run.ws, run.paths, plan, device=run.device, progress=run.progress)
+        device = feature_device(run.device)
+        if device != run.device:
+            log.info("features: on the CPU (ONNX Runtime has no CUDA provider; install "
+                     "onnxruntime-gpu to use the GPU here too); training stays on %s",
+                     run.device)
+        s = make_features(c, run.ws, run.paths, plan, device=device, progress=run.progress)
         return FeaturesResult(s.counts, s.window_samples, s.sources)
 
     return run.phase("features", run.paths.features, key, body, FeaturesResult.from_json)
