@@ -135,36 +135,70 @@ def _set_pdeathsig(sig: int) -> bool:
 
 # -- the parent side: pools ---------------------------------------------------------------
 TASK_LOCK_WAIT_S = 5.0
-"""How long `Pool.terminate` waits for the task queue's read lock before it concludes
-that a dead worker holds it (`_Pool`); a live holder lets go within milliseconds."""
+"""How long `_Pool`'s terminate waits for the result pipe's write lock before it concludes
+that a dead worker holds it (a live holder, this process's task handler, lets go within
+milliseconds)."""
+
+
+def _free(lock: Any, wait_s: float) -> None:
+    """Leave a multiprocessing lock released: taken within `wait_s` and given back, or else
+    given back for the dead worker that held it (a plain multiprocessing.Lock may be
+    released by any process)."""
+    if lock is None:  # no write lock: Windows' message pipes write whole messages
+        return
+    lock.acquire(timeout=wait_s)
+    lock.release()
 
 
 class _Pool(multiprocessing.pool.Pool):
-    """`multiprocessing.Pool` whose `terminate` cannot hang on a dead worker's lock.
+    """`multiprocessing.Pool` whose terminate cannot hang on what a dead worker left.
 
-    A worker waiting for a task holds the task queue's read lock while it blocks on the
-    pipe. A stop signal sent to the whole process group (`timeout`, systemd, a closed
-    terminal) kills such a worker, and the lock is never released; CPython's terminate
-    first takes that lock, so it waited forever (CPython issues 66587 and 96062), and a
-    stopped `train` hung with its finished ensemble members' workers gone. Here terminate
-    waits `TASK_LOCK_WAIT_S` for the lock and then goes on without it: the holder is dead,
-    and every other reader waits on the lock, so nothing else reads the queue."""
+    A stop signal sent to the whole process group (`timeout`, systemd, a closed terminal)
+    kills the workers wherever they are. One waiting for a task holds the task pipe's read
+    lock; one sending a result holds the result pipe's write lock and leaves half a message
+    in the pipe. CPython's terminate takes the first lock, then sends a sentinel under the
+    second, and then waits for its result thread, which is stuck inside the half message:
+    each of the three waited forever (CPython issues 66587 and 96062; the second was seen
+    on a 16-core machine, where workers often send a large negative-audio chunk).
 
-    @staticmethod
-    def _help_stuff_finish(inqueue: Any, task_handler: threading.Thread, size: int) -> None:
-        inqueue._rlock.acquire(timeout=TASK_LOCK_WAIT_S)  # no lock: a dead worker holds it
-        # as CPython: unblock a task handler that is putting tasks on a full pipe
-        while task_handler.is_alive() and inqueue._reader.poll():
-            inqueue._reader.recv()
-            time.sleep(0)
+    Here terminate kills the workers first, so that only this process uses the pipes. It
+    then frees the result pipe's write lock (`_free`) for the task thread, which sends its
+    own sentinel under it; closes its end of the task pipe, the last reader, so that the
+    task thread cannot stay blocked on a full pipe (it gets an error, which it expects);
+    and, once the task thread has ended, closes its end of the result pipe, the last
+    writer: the result thread reads what is left, gets end-of-file and ends. Nothing
+    reads the task pipe again, so its read lock may stay taken."""
+
+    @classmethod
+    def _terminate_pool(cls, taskqueue: Any, inqueue: Any, outqueue: Any, pool: Any,
+                        change_notifier: Any, worker_handler: Any, task_handler: Any,
+                        result_handler: Any, cache: Any) -> None:
+        here = threading.current_thread()
+        for handler in (worker_handler, task_handler, result_handler):
+            handler._state = multiprocessing.pool.TERMINATE
+        change_notifier.put(None)
+        if here is not worker_handler:
+            worker_handler.join()  # no worker is started in a killed one's place
+        for p in pool:
+            if p.exitcode is None:
+                p.kill()
+        for p in pool:
+            p.join()
+        _free(getattr(outqueue, "_wlock", None), TASK_LOCK_WAIT_S)
+        inqueue._reader.close()  # the task pipe's last reader: a blocked write fails and
+        if here is not task_handler:  # the task thread, told to stop, ends
+            task_handler.join()
+        outqueue._writer.close()
+        if here is not result_handler:
+            result_handler.join()
 
 
 @contextlib.contextmanager
 def process_pool(n: int, initializer: Initializer | None = None,
                  initargs: tuple[Any, ...] = ()) -> Iterator[multiprocessing.pool.Pool]:
     """A spawn `multiprocessing.Pool` of `n` workers that die with this process; on exit
-    (normal, error, Ctrl-C or `Stopped`) the workers are terminated and reaped, also when a
-    stop signal killed some of them first (see `_Pool`)."""
+    (normal, error, Ctrl-C or `Stopped`) the workers are killed and reaped, also when a
+    stop signal killed some of them first, wherever they were (see `_Pool`)."""
     ctx = spawn_context()
     pool = _Pool(n, initializer=worker_init, initargs=(os.getpid(), initializer, initargs),
                  context=ctx)
@@ -264,7 +298,8 @@ def stop_requested() -> int | None:
 def _raise_stopped(signum: int, frame: Any) -> None:
     _received.append(signum)
     for s in stop_signals():  # a second signal while unwinding must not cut the cleanup
-        signal.signal(s, _note_signal)
+        if signal.getsignal(s) == _raise_stopped:  # (one ignored from the start stays so)
+            signal.signal(s, _note_signal)
     raise Stopped(signum)
 
 
@@ -275,11 +310,13 @@ def _note_signal(signum: int, frame: Any) -> None:
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise `Stopped` in the main thread (elsewhere,
-    where signals cannot be handled, the block runs unchanged)."""
+    where signals cannot be handled, the block runs unchanged). A signal this process was
+    started ignoring stays ignored: `nohup easy-oww train` goes on when the terminal
+    closes."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.getsignal(s) for s in stop_signals()}
+    previous = {s: h for s in stop_signals() if (h := signal.getsignal(s)) != signal.SIG_IGN}
     _received.clear()
     for s in previous:
         signal.signal(s, _raise_stopped)

@@ -191,6 +191,27 @@ if __name__ == "__main__":
 '''
 
 
+DEAD_SENDING = '''
+import faulthandler, multiprocessing, os, signal
+from easy_oww import parallel
+
+
+def big(i):
+    return b"x" * 100_000_000
+
+
+if __name__ == "__main__":
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a hung run
+    parallel.TASK_LOCK_WAIT_S = 1.0
+    with parallel.process_pool(2) as pool:
+        results = pool.imap(big, range(6))
+        next(results)  # one result is in: the other worker is sending its own
+        for p in multiprocessing.active_children():
+            os.kill(p.pid, signal.SIGKILL)
+    print("stopped")
+'''
+
+
 def test_pool_stops_when_idle_workers_died(tmp_path: Path) -> None:
     """Idle workers killed (a stop signal to the whole group reaches them while they wait
     for a task, as when some ensemble members have finished): leaving the pool must not
@@ -205,3 +226,40 @@ def test_pool_stops_when_idle_workers_died(tmp_path: Path) -> None:
     assert proc.returncode == 0, err.decode()
     assert out.read_text().split() == ["stopped"]
     assert "leaked" not in err.decode()
+
+
+def test_pool_stops_when_workers_died_sending(tmp_path: Path) -> None:
+    """Workers killed while they send a large result (a stop signal to the whole group
+    during the negative audio, whose chunks are large): one held the result pipe's write
+    lock and left half a message; multiprocessing.Pool's terminate waited forever for that
+    lock, and its result thread for the rest of the message (seen on a 16-core machine)."""
+    script = tmp_path / "dead_sending.py"
+    script.write_text(DEAD_SENDING)
+    out = tmp_path / "out.txt"
+    with out.open("wb") as fh:
+        proc = subprocess.Popen([sys.executable, str(script)], stdout=fh,
+                                stderr=subprocess.PIPE, start_new_session=True)
+        err = stop_output(proc, timeout=60)
+    assert proc.returncode == 0, err.decode()
+    assert out.read_text().split() == ["stopped"]
+    assert "Traceback" not in err.decode() and "leaked" not in err.decode()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_a_stop_signal_started_ignored_stays_ignored() -> None:
+    """`nohup easy-oww train`: SIGHUP is ignored from the start, and a closed terminal
+    must not stop the run; SIGTERM still does."""
+    from easy_oww import parallel
+
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with parallel.stop_on_signals():
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)  # ignored: nothing raised
+            with pytest.raises(parallel.Stopped):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, old)
