@@ -13,8 +13,8 @@ first runs `worker_init`:
 - it ignores SIGINT, which the terminal sends to the whole process group on Ctrl-C: the
   parent stops the pool, and the worker does not print a KeyboardInterrupt traceback;
 - SIGTERM and SIGHUP keep their default action (end the process at once, silently): that
-  is how the parent stops a pool (``Pool.terminate``), and how a worker ends when a stop
-  signal reaches the whole process group (``timeout``, systemd, a closed terminal).
+  is how a worker ends when a stop signal reaches the whole process group (``timeout``,
+  systemd, a closed terminal); the parent ends its pools with SIGKILL (`_Pool`).
 
 Only the parent writes files (the training members write their own checkpoints
 atomically, and a rerun sweeps their temporary files), so a worker may die at any point.
