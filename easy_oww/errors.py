@@ -83,3 +83,9 @@ def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-d
         if exc.name is not None and not module.startswith(exc.name.split(".")[0]):
             raise  # a broken install inside the package: let the real error show
         raise MissingDependency(module.split(".")[0], extra, purpose) from exc
+
+
+class WorkerDied(EasyOWWError):
+    """A worker process ended in the middle of a run (killed, or crashed)."""
+
+    exit_code = 1

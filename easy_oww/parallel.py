@@ -150,6 +150,10 @@ def _free(lock: Any, wait_s: float) -> None:
     lock.release()
 
 
+WORKER_POLL_S = 1.0
+"""How often a wait for a result checks that no worker has died (`ordered_map`)."""
+
+
 class _Pool(multiprocessing.pool.Pool):
     """`multiprocessing.Pool` whose terminate cannot hang on what a dead worker left.
 
@@ -167,7 +171,29 @@ class _Pool(multiprocessing.pool.Pool):
     task thread cannot stay blocked on a full pipe (it gets an error, which it expects);
     and, once the task thread has ended, closes its end of the result pipe, the last
     writer: the result thread reads what is left, gets end-of-file and ends. Nothing
-    reads the task pipe again, so its read lock may stay taken."""
+    reads the task pipe again, so its read lock may stay taken.
+
+    It also remembers every worker it started (`Process`), so that `dead_worker` can tell
+    a worker killed in the middle of a run (the out-of-memory killer, a crash): CPython's
+    pool starts another in its place and waits for the lost task's result forever."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._started: list[Any] = []
+        super().__init__(*args, **kwargs)
+
+    def Process(self, ctx: Any, *args: Any, **kwds: Any) -> Any:  # type: ignore[override]
+        process = ctx.Process(*args, **kwds)
+        self._started.append(process)
+        return process
+
+    def dead_worker(self) -> int | None:
+        """The exit code of a worker that ended on its own while the pool runs (a signal
+        -N or a crash), else None; workers end only when the pool does."""
+        for process in list(self._started):
+            code = process.exitcode
+            if code is not None and code != 0:
+                return int(code)
+        return None
 
     @classmethod
     def _terminate_pool(cls, taskqueue: Any, inqueue: Any, outqueue: Any, pool: Any,
@@ -263,9 +289,31 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], *, workers: int,
         for task in tasks:
             window.append(pool.apply_async(_run_task, (fn, task)))
             if len(window) >= limit:
-                yield window.popleft().get()
+                yield _result(pool, window.popleft())
         while window:
-            yield window.popleft().get()
+            yield _result(pool, window.popleft())
+
+
+def _result(pool: multiprocessing.pool.Pool, pending: multiprocessing.pool.AsyncResult[R]) -> R:
+    """`pending`'s result; a `WorkerDied` error when a worker has died meanwhile, whose
+    task's result would never come."""
+    from easy_oww.errors import WorkerDied
+
+    while True:
+        try:
+            return pending.get(timeout=WORKER_POLL_S)
+        except multiprocessing.TimeoutError:
+            code = pool.dead_worker() if isinstance(pool, _Pool) else None
+            if code is None:
+                continue
+            if -code in stop_signals():  # sent to the whole group: this process's own
+                time.sleep(WORKER_POLL_S)  # `Stopped` is on its way
+            how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            raise WorkerDied(
+                f"a worker process died in the middle of the run ({how}; signal 9 is often "
+                "the out-of-memory killer)",
+                "run the command again to resume; if it happens again, give it fewer "
+                "workers (features.workers) or more memory") from None
 
 
 # -- the parent side: stop signals --------------------------------------------------------

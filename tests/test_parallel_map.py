@@ -33,6 +33,14 @@ def bad_init() -> None:
     raise RuntimeError("initializer broke")
 
 
+def killed_at_two(x: int) -> int:
+    if x == 2:  # as the out-of-memory killer does
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
 def test_results_come_in_task_order_from_workers() -> None:
     out = list(ordered_map(pid_and_offset, range(20), workers=2, initializer=set_offset,
                            initargs=(100,), in_flight_per_worker=1))
@@ -60,6 +68,18 @@ def test_the_first_failing_task_raises_in_the_caller(workers: int) -> None:
 def test_a_failing_initializer_raises_instead_of_respawning() -> None:
     with pytest.raises(RuntimeError, match="initializer broke"):
         list(ordered_map(square, range(4), workers=2, initializer=bad_init))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_a_worker_killed_in_a_task_is_an_error_not_a_hang() -> None:
+    """multiprocessing.Pool starts another worker and waits for the lost result forever."""
+    from easy_oww.errors import WorkerDied
+
+    seen: list[int] = []
+    with pytest.raises(WorkerDied, match="killed by signal 9"):
+        for v in ordered_map(killed_at_two, range(6), workers=2, in_flight_per_worker=1):
+            seen.append(v)  # noqa: PERF402 - the values before the error
+    assert seen == [0, 1]
 
 
 def test_tasks_are_consumed_lazily() -> None:
