@@ -134,7 +134,7 @@ def _set_pdeathsig(sig: int) -> bool:
 
 
 # -- the parent side: pools ---------------------------------------------------------------
-TASK_LOCK_WAIT_S = 5.0
+LOCK_WAIT_S = 5.0
 """How long `_Pool`'s terminate waits for the result pipe's write lock before it concludes
 that a dead worker holds it (a live holder, this process's task handler, lets go within
 milliseconds)."""
@@ -210,9 +210,11 @@ class _Pool(multiprocessing.pool.Pool):
                 p.kill()
         for p in pool:
             p.join()
-        _free(getattr(outqueue, "_wlock", None), TASK_LOCK_WAIT_S)
-        inqueue._reader.close()  # the task pipe's last reader: a blocked write fails and
-        if here is not task_handler:  # the task thread, told to stop, ends
+        _free(getattr(outqueue, "_wlock", None), LOCK_WAIT_S)
+        # the task pipe's last reader: a write blocked on it fails, and the task thread,
+        # told to stop, ends
+        inqueue._reader.close()
+        if here is not task_handler:
             task_handler.join()
         outqueue._writer.close()
         if here is not result_handler:

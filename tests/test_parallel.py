@@ -180,7 +180,7 @@ from easy_oww import parallel
 
 if __name__ == "__main__":
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a hung run
-    parallel.TASK_LOCK_WAIT_S = 1.0
+    parallel.LOCK_WAIT_S = 1.0
     with parallel.process_pool(2) as pool:
         pool.map(str, range(4))
         time.sleep(0.5)  # both workers wait for a task; one holds the task pipe's read lock
@@ -202,7 +202,7 @@ def big(i):
 
 if __name__ == "__main__":
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a hung run
-    parallel.TASK_LOCK_WAIT_S = 1.0
+    parallel.LOCK_WAIT_S = 1.0
     with parallel.process_pool(2) as pool:
         results = pool.imap(big, range(6))
         next(results)  # one result is in: the other worker is sending its own
