@@ -1,7 +1,8 @@
 """User-facing errors: one line saying what is wrong, plus a hint saying what to do.
 
 The CLI shows them as ``error: <message>`` and ``hint: <hint>`` on stderr and exits with
-code 2; library code raises them and never prints or exits.
+their `exit_code` (2; 1 for `WorkerDied`, a fault of the run rather than of its input);
+library code raises them and never prints or exits.
 """
 
 from __future__ import annotations
