@@ -14,7 +14,9 @@ first runs `worker_init`:
   parent stops the pool, and the worker does not print a KeyboardInterrupt traceback;
 - SIGTERM and SIGHUP keep their default action (end the process at once, silently): that
   is how a worker ends when a stop signal reaches the whole process group (``timeout``,
-  systemd, a closed terminal); the parent ends its pools with SIGKILL (`_Pool`).
+  systemd, a closed terminal); the parent ends its pools with SIGKILL (`_Pool`). A signal
+  the run was started ignoring (``nohup``: SIGHUP) is ignored by its workers too, as by
+  the parent (`stop_on_signals`).
 
 Only the parent writes files (the training members write their own checkpoints
 atomically, and a rerun sweeps their temporary files), so a worker may die at any point.
@@ -101,9 +103,10 @@ def worker_init(parent: int, init: Initializer | None, args: tuple[Any, ...]) ->
     """Pool initializer: die with `parent`, leave Ctrl-C to it, then run `init(*args)`."""
     exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    for name in ("SIGTERM", "SIGHUP"):  # one the run was started ignoring stays ignored
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
     if init is not None:
         init(*args)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -77,3 +79,19 @@ def load_benchmark(name: str) -> ModuleType:
     sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
+
+
+@contextlib.contextmanager
+def child_stop_signals(*, ignore_hup: bool = False) -> Iterator[None]:
+    """Within the block, processes started here begin with SIGTERM and SIGHUP at their
+    default action (or SIGHUP ignored, as `nohup` leaves it), whatever this test run
+    inherited: under nohup it ignores SIGHUP, and a child started so keeps ignoring it.
+    (A Python handler is reset by exec; an ignored signal stays ignored.)"""
+    wanted = {signal.SIGTERM: signal.SIG_DFL,
+              signal.SIGHUP: signal.SIG_IGN if ignore_hup else signal.SIG_DFL}
+    before = {s: signal.signal(s, h) for s, h in wanted.items()}
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from easy_oww.cli.main import STOPPED
+from tests.conftest import child_stop_signals
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -79,13 +80,15 @@ def wait_gone(pids: list[int], seconds: float = 5.0) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
-def start_nap(tmp_path: Path, mapped: bool) -> tuple[subprocess.Popen[bytes], Path]:
+def start_nap(tmp_path: Path, mapped: bool,
+              ignore_hup: bool = False) -> tuple[subprocess.Popen[bytes], Path]:
     script = tmp_path / "nap.py"
     script.write_text(NAP)
     record = tmp_path / "workers.txt"
     args = [sys.executable, str(script), "nap", str(record)] + (["--map"] if mapped else [])
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    with child_stop_signals(ignore_hup=ignore_hup):
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
     return proc, record
 
 
@@ -147,6 +150,22 @@ def test_stop_signal_stops_cleanly(tmp_path: Path, sig: int, mapped: bool,
     err = stop_output(proc)
     assert proc.returncode == 128 + sig
     assert err.decode() == STOPPED + "\n"  # one line: no traceback, no semaphore warning
+    assert wait_gone(workers) == []
+
+
+@pytest.mark.parametrize("mapped", [False, True], ids=["pool", "map"])
+def test_under_nohup_a_closed_terminal_stops_nothing(tmp_path: Path, mapped: bool) -> None:
+    """`nohup easy-oww train`: SIGHUP to the whole group (a closed terminal) reaches the
+    run and its workers, and all of them go on; SIGTERM still stops it cleanly."""
+    proc, record = start_nap(tmp_path, mapped, ignore_hup=True)
+    workers = [pid for pid, _ in worker_lines(proc, record)]
+    os.killpg(proc.pid, signal.SIGHUP)
+    time.sleep(2.5)  # longer than a dead worker takes to become an error
+    assert proc.poll() is None and all(alive(p) for p in workers)
+    proc.send_signal(signal.SIGTERM)
+    err = stop_output(proc)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.decode() == STOPPED + "\n"
     assert wait_gone(workers) == []
 
 

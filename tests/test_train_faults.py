@@ -21,6 +21,7 @@ from easy_oww.cli.main import STOPPED
 from easy_oww.parallel import usable_cores
 from easy_oww.pipeline import run_train
 from easy_oww.workspace import ProjectPaths, Workspace, init_workspace
+from tests.conftest import child_stop_signals
 from tests.test_parallel import alive, wait_gone
 from tests.test_pipeline import tiny_project
 
@@ -66,9 +67,10 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 def _start(ws: Workspace, name: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "EASY_OWW_WORKSPACE": str(ws.root)}
-    return subprocess.Popen([sys.executable, "-m", "easy_oww", "-q", "train", name], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    with child_stop_signals():  # SIGHUP must stop it even if this run is under nohup
+        return subprocess.Popen([sys.executable, "-m", "easy_oww", "-q", "train", name],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
 
 
 def _when(proc: subprocess.Popen[bytes], ready: Callable[[], bool], workers: int,
