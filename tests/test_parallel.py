@@ -271,6 +271,7 @@ def test_a_stop_signal_started_ignored_stays_ignored() -> None:
     from easy_oww import parallel
 
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # handled, whatever we inherited
     try:
         with parallel.stop_on_signals():
             assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
@@ -282,3 +283,4 @@ def test_a_stop_signal_started_ignored_stays_ignored() -> None:
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, old)
+        signal.signal(signal.SIGTERM, old_term)
