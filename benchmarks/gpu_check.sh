@@ -31,12 +31,11 @@ site() {
     | grep -i -E "^($(echo $NAMES | tr ' ' '|' | sed 's/-/[-_]/g'))==")  # pip writes either
   rm -rf "$wheels" .site && mkdir -p "$wheels"
   # shellcheck disable=SC2086
-  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
-    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 -d "$wheels" $pins || return 1
-  python3 -m pip install -q --no-deps --no-compile --only-binary=:all: --python-version 3.12 \
-    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 --target .site "$wheels"/*.whl || return 1
+  local target=(--no-deps --only-binary=:all: --python-version 3.12 --implementation cp
+                --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64
+                --platform manylinux2014_x86_64)
+  python3 -m pip download -q "${target[@]}" -d "$wheels" $pins || return 1
+  python3 -m pip install -q --no-compile "${target[@]}" --target .site "$wheels"/*.whl || return 1
   find .site/wordfreq/data -type f ! -name '*_en.*' -delete
   find .site/espeakng_loader/espeak-ng-data -maxdepth 1 -name '*_dict' ! -name en_dict -delete
   rm -f .site/openwakeword/resources/models/{hey_marvin,timer,weather}_v0.1.*

@@ -43,6 +43,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from easy_oww.errors import WorkerDied
+
 PARENT_POLL_S = 0.5
 """How often the watchdog compares os.getppid() with the parent that started the worker."""
 EXIT_ORPHANED = 70
@@ -302,8 +304,6 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterable[T], *, workers: int,
 def _result(pool: multiprocessing.pool.Pool, pending: multiprocessing.pool.AsyncResult[R]) -> R:
     """`pending`'s result; a `WorkerDied` error when a worker has died meanwhile, whose
     task's result would never come."""
-    from easy_oww.errors import WorkerDied
-
     while True:
         try:
             return pending.get(timeout=WORKER_POLL_S)

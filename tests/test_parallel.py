@@ -231,20 +231,27 @@ if __name__ == "__main__":
 '''
 
 
-def test_pool_stops_when_idle_workers_died(tmp_path: Path) -> None:
-    """Idle workers killed (a stop signal to the whole group reaches them while they wait
-    for a task, as when some ensemble members have finished): leaving the pool must not
-    wait forever for the lock the dead one held (multiprocessing.Pool's terminate did)."""
-    script = tmp_path / "dead_idle.py"
-    script.write_text(DEAD_IDLE)
+def run_script(tmp_path: Path, source: str) -> tuple[int, str, str]:
+    """Run `source` as a script in a session of its own: (exit code, stdout, stderr); a
+    hang fails with the stacks of its threads (`stop_output`)."""
+    script = tmp_path / "pool_script.py"
+    script.write_text(source)
     out = tmp_path / "out.txt"
     with out.open("wb") as fh:
         proc = subprocess.Popen([sys.executable, str(script)], stdout=fh,
                                 stderr=subprocess.PIPE, start_new_session=True)
-        err = stop_output(proc, timeout=60)  # a hang fails with the stacks of its threads
-    assert proc.returncode == 0, err.decode()
-    assert out.read_text().split() == ["stopped"]
-    assert "leaked" not in err.decode()
+        err = stop_output(proc, timeout=60)
+    return proc.returncode, out.read_text(), err.decode()
+
+
+def test_pool_stops_when_idle_workers_died(tmp_path: Path) -> None:
+    """Idle workers killed (a stop signal to the whole group reaches them while they wait
+    for a task, as when some ensemble members have finished): leaving the pool must not
+    wait forever for the lock the dead one held (multiprocessing.Pool's terminate did)."""
+    code, out, err = run_script(tmp_path, DEAD_IDLE)
+    assert code == 0, err
+    assert out.split() == ["stopped"]
+    assert "leaked" not in err
 
 
 def test_pool_stops_when_workers_died_sending(tmp_path: Path) -> None:
@@ -252,16 +259,10 @@ def test_pool_stops_when_workers_died_sending(tmp_path: Path) -> None:
     during the negative audio, whose chunks are large): one held the result pipe's write
     lock and left half a message; multiprocessing.Pool's terminate waited forever for that
     lock, and its result thread for the rest of the message (seen on a 16-core machine)."""
-    script = tmp_path / "dead_sending.py"
-    script.write_text(DEAD_SENDING)
-    out = tmp_path / "out.txt"
-    with out.open("wb") as fh:
-        proc = subprocess.Popen([sys.executable, str(script)], stdout=fh,
-                                stderr=subprocess.PIPE, start_new_session=True)
-        err = stop_output(proc, timeout=60)
-    assert proc.returncode == 0, err.decode()
-    assert out.read_text().split() == ["stopped"]
-    assert "Traceback" not in err.decode() and "leaked" not in err.decode()
+    code, out, err = run_script(tmp_path, DEAD_SENDING)
+    assert code == 0, err
+    assert out.split() == ["stopped"]
+    assert "Traceback" not in err and "leaked" not in err
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
