@@ -217,6 +217,10 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
                                              seed=seed + 8, speed=speed, pitch=pitch)
         jobs["oof_adversarial"] = plan_requests(eval_adv, oof_voices, c.n_eval_adversarial,
                                                 seed=seed + 9, speed=speed, pitch=pitch)
+    if config.tts.piper_accent_share > 0.0:
+        from easy_oww.tts.accents import with_accents
+        jobs = {name: with_accents(reqs, config.tts.piper_accent_share, config.wake_word)
+                for name, reqs in jobs.items()}
     flat = [r for reqs in jobs.values() for r in reqs]
     out = synthesize_many(flat, workspace.cache / "tts", workers=workers, progress=progress,
                           registry=make_registry(config.tts))

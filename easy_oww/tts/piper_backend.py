@@ -3,7 +3,8 @@
 Variation: length_scale from speed (and pitch, see below); noise_scale and noise_w
 jittered around the voice's defaults by `variation`. Pitch: Piper has no pitch control,
 so we synthesise `pitch` times longer and read the samples at `pitch` times the rate
-(resampling to 16 kHz), which raises the pitch and restores the duration.
+(resampling to 16 kHz), which raises the pitch and restores the duration. Accent: a
+request's `accent` replaces the espeak-ng voice that makes the phonemes (accents.py).
 
 Piper's ONNX graphs draw their own noise (RandomNormalLike nodes without a seed). To make
 a request's audio the same in any process and any order, the graph is rewritten once per
@@ -16,6 +17,7 @@ easy_oww.tts.synth keeps reruns stable.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -90,8 +92,20 @@ def workspace_models(voices_dir: Path | None) -> list[Path]:
 def _model_info(path: str) -> dict[str, Any]:
     with open(f"{path}.json", encoding="utf-8") as fh:
         cfg = json.load(fh)
-    lang = cfg.get("language", {}).get("code") or cfg.get("espeak", {}).get("voice", "en")
-    return {"num_speakers": int(cfg.get("num_speakers", 1)), "language": str(lang)}
+    espeak = cfg.get("espeak", {}).get("voice")
+    lang = cfg.get("language", {}).get("code") or espeak or "en"
+    return {"num_speakers": int(cfg.get("num_speakers", 1)), "language": str(lang),
+            "espeak_voice": str(espeak) if espeak else None}
+
+
+def espeak_voice(voice: Voice) -> str | None:
+    """The espeak-ng voice (accent) whose phonemes a Piper voice reads ("en-us"); None
+    when its config names none or cannot be read."""
+    try:
+        value = _model_info(_resolve_path(voice))["espeak_voice"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def voices_for_model(path: Path) -> list[Voice]:
@@ -281,12 +295,16 @@ def synthesis_config(request: SynthesisRequest, defaults: Any) -> dict[str, Any]
 def synthesize(request: SynthesisRequest) -> tuple[np.ndarray, int]:
     """Float32 audio; the returned rate includes the pitch shift (model rate x pitch)."""
     piper_config = require("piper.config", "piper", "Piper speech synthesis")
+    piper_voice = require("piper.voice", "piper", "Piper speech synthesis")
     path = _resolve_path(request.voice)
     voice = _load(path)
+    config = voice.config
+    if request.accent is not None:
+        config = dataclasses.replace(config, espeak_voice=request.accent)
     session = _noise_session(path, request.seed)
-    if session is not None:
-        piper_voice = require("piper.voice", "piper", "Piper speech synthesis")
-        voice = piper_voice.PiperVoice(session=session, config=voice.config)
+    if session is not None or config is not voice.config:
+        voice = piper_voice.PiperVoice(
+            session=voice.session if session is None else session, config=config)
     syn = piper_config.SynthesisConfig(**synthesis_config(request, voice.config))
     chunks = [c.audio_float_array for c in voice.synthesize(request.text, syn_config=syn)]
     audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)

@@ -61,7 +61,9 @@ class SynthesisRequest:
 
     speed and pitch are factors (1.0 = the voice's default); `variation` in [0, 1] is a
     backend-specific jitter (espeak-ng: word gap and intonation range; Piper: noise_scale
-    and noise_w; OpenAI: a speaking-style instruction), drawn from `seed`.
+    and noise_w; OpenAI: a speaking-style instruction), drawn from `seed`. `accent` is the
+    espeak-ng accent whose phonemes a Piper voice reads ("en-gb-scotland"; None: the
+    voice's own; easy_oww.tts.accents); other backends ignore it.
     """
 
     text: str
@@ -70,14 +72,17 @@ class SynthesisRequest:
     pitch: float = 1.0
     variation: float = 0.0
     seed: int = 0
+    accent: str | None = None
 
     def params(self) -> dict[str, object]:
-        """Everything that determines the audio, for cache keys."""
+        """Everything that determines the audio, for cache keys (`accent` only when set,
+        so the clips of requests without one keep their keys)."""
         return {
             "backend": self.voice.backend, "voice": self.voice.name,
             "speaker": self.voice.speaker, "text": self.text,
             "speed": round(float(self.speed), 4), "pitch": round(float(self.pitch), 4),
             "variation": round(float(self.variation), 4), "seed": int(self.seed),
+            **({"accent": self.accent} if self.accent is not None else {}),
         }
 
 
