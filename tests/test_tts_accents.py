@@ -40,7 +40,7 @@ def test_an_accent_is_in_the_cache_key_only_when_set() -> None:
 
 
 def test_the_share_is_a_checked_config_field() -> None:
-    assert ProjectConfig(name="p", wake_word="hey jarvis").tts.piper_accent_share == 0.0
+    assert ProjectConfig(name="p", wake_word="hey jarvis").tts.piper_accent_share == 0.2
     with pytest.raises(ValueError, match="piper_accent_share"):
         ProjectConfig.model_validate({"name": "p", "wake_word": "x", "tts": {"piper_accent_share": 1.5}})
 

@@ -122,13 +122,15 @@ class TTSConfig(_Section):
                     "augmented afresh; engines dearer than Piper get it divided by their "
                     "cost (Kokoro, ~1 s a clip: a fifth); 1.0: no cap")
     piper_accent_share: float = Field(
-        0.0, ge=0.0, le=1.0,
-        description="share of the English Piper clips (positives, near misses, speech; "
-                    "not the long negative audio) read in another of espeak-ng's English "
-                    "accents, uniform over the seven others; a text with the wake phrase "
-                    "only in accents that keep its consonants (\"hey jarvis\": the r). "
-                    "Measured at 0.2 (docs/training.md, sessions 25-26): see there before "
-                    "turning it on")
+        0.2, ge=0.0, le=1.0,
+        description="share of the English Piper clips (positives, near misses, short "
+                    "speech; not the long negative audio) read in another of espeak-ng's "
+                    "English accents, uniform over the seven others; a text with the wake "
+                    "phrase only in accents that keep its consonants (\"hey jarvis\": "
+                    "only en-gb-scotland keeps the r). Measured on voices never heard "
+                    "against 0 (docs/training.md, session 26): higher recall at <= 0.5 "
+                    "FP/h for \"alexa\" and \"hey mycroft\" at two seeds, \"hey "
+                    "jarvis\" a little lower; 0: the voice's own accent only")
     openai_model: str = Field("gpt-4o-mini-tts", description="OpenAI speech model")
     openai_concurrency: int = Field(5, ge=1, le=64, description="parallel OpenAI requests")
 
