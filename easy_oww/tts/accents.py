@@ -7,9 +7,10 @@ ways of saying the same words, for nothing.
 
 A text that holds the wake phrase is only read in accents that keep the phrase's
 consonants as the voice's own accent says them (`keeping_accents`): the non-rhotic accents
-drop the r of "jarvis", and a model taught that "jahvis" is the wake word fires on more
-than the phrase. Each request's accent is drawn from its seed and text, so plans are the
-same everywhere; the accent is part of the request and so of its clip's cache key.
+drop the r of "jarvis", and hearing the phrase so cost "hey jarvis" recall on voices it
+never heard (docs/training.md, sessions 25-26). Each request's accent is drawn from its
+seed and text, so plans are the same everywhere; the accent is part of the request and so
+of its clip's cache key.
 """
 
 from __future__ import annotations
