@@ -18,9 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Sequence
-from typing import Any
 
-from easy_oww.errors import require
 from easy_oww.rng import item_rng
 from easy_oww.tts.types import SynthesisRequest
 
@@ -43,21 +41,15 @@ def letters(text: str) -> str:
 
 
 @functools.cache
-def _phonemizer() -> Any:
-    module = require("piper.phonemize_espeak", "piper", "Piper speech synthesis")
-    return module.EspeakPhonemizer()
-
-
-@functools.cache
 def _phonemes(accent: str, text: str) -> str:
-    """`text` in `accent` as Piper's espeak-ng phonemizes it."""
-    return "".join("".join(s) for s in _phonemizer().phonemize(accent, text))
+    """`text` in `accent` as espeak-ng phonemizes it (the phonemes a Piper voice reads)."""
+    from easy_oww.tts.espeak import engine
+    return "".join("".join(w) for w in engine().phonemes(text, accent))
 
 
 def keeping_accents(phrase: str, own: str) -> list[str]:
     """The accents other than `own` in which `phrase` keeps the consonants that `own`
-    gives it (with Piper's espeak-ng): for "hey jarvis" in "en-us", only those that say
-    its r."""
+    gives it: for "hey jarvis" in "en-us", only those that say its r."""
     mine = skeleton(_phonemes(own, phrase))
     return [a for a in ACCENTS if a != own and skeleton(_phonemes(a, phrase)) == mine]
 
