@@ -13,9 +13,10 @@ written into the project's config.yaml. Variants built in:
   balancing (an equal share per voice, so espeak-ng's hundreds of variants say nearly every
   clip and Piper almost none), no cap on distinct clips, pitch shifts on 20 % of the
   clips within +-2 semitones, no speech after the phrase, noise always over the whole
-  window, no other voices. (Code-level changes that both variants share stay: the seeded
-  Piper graph, short utterances among negative sentences, the long negative audio in the
-  positives' rooms.)
+  window, no other voices, no Piper accents, no input dropout, no window scaling, the
+  negatives' final weight at 50. (Code-level changes that both variants share stay: the
+  seeded Piper graph, short utterances among negative sentences, the long negative audio
+  in the positives' rooms.)
 - `now`: the defaults.
 
 Printed per variant: wall time, CPU time (user + sys of the whole process tree: less
@@ -52,10 +53,15 @@ from typing import Any
 import yaml
 
 PHASES = ("clips", "negative_audio", "features", "training", "models", "evaluation")
+# The pre-issue-14 value of every setting an issue-14 change added or moved (a default that
+# lands for the issue adds its old value here, or `before` quietly runs the new recipe).
 BEFORE = {"tts.balance_families": False, "tts.family_clip_share": 1.0,
+          "tts.piper_accent_share": 0.0,
           "augment.pitch_probability": 0.2, "augment.pitch_semitones": [-2.0, 2.0],
           "augment.follow_probability": 0.0, "augment.noise_span_probability": 0.0,
-          "augment.voice_probability": 0.0}
+          "augment.voice_probability": 0.0,
+          "training.max_negative_weight": 50.0, "training.input_dropout": 0.0,
+          "training.window_norm": False}
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:

@@ -57,3 +57,23 @@ def test_reuse_refuses_settings_that_would_redo_features(tt: ModuleType,
         tt.prepare_reused(tmp_path / "work", "x", source, "hey_jarvis", {"augment.rounds": 2})
     with pytest.raises(SystemExit, match="no finished features"):
         tt.prepare_reused(tmp_path / "work", "x", tmp_path / "nowhere", "hey_jarvis", {})
+
+
+def test_before_turns_off_what_the_issue_added(tt: ModuleType, tmp_path: Path) -> None:
+    """`before` is a valid config, and each of its settings undoes a default of today's."""
+    from easy_oww.config import Preset, load_config, new_config, save_config
+
+    path = tmp_path / "config.yaml"
+    now = new_config("hj", "hey jarvis", preset=Preset.quick)
+    save_config(now, path)
+    tt.apply_settings(path, tt.BEFORE)
+    before = load_config(path)
+
+    def value(config: object, dotted: str) -> object:
+        section, key = dotted.split(".", 1)
+        got = getattr(getattr(config, section), key)
+        return list(got) if isinstance(got, tuple) else got
+
+    for dotted, wanted in tt.BEFORE.items():
+        assert value(before, dotted) == wanted, dotted
+        assert value(now, dotted) != wanted, f"{dotted}: today's default is already {wanted}"
