@@ -128,11 +128,10 @@ class TTSConfig(_Section):
                     "English accents, uniform over the seven others; a text with the wake "
                     "phrase only in accents that keep its consonants (\"hey jarvis\": "
                     "only en-gb-scotland keeps the r). Measured on voices never heard "
-                    "against 0, two seeds (docs/training.md, session 26): higher recall "
-                    "at 0.5 for all three benchmark words, no more false activations on "
-                    "real people, more near misses; at <= 0.5 FP/h higher for \"alexa\", "
-                    "mixed for \"hey mycroft\", a little lower for \"hey jarvis\". 0: "
-                    "the voice's own accent only")
+                    "against 0, three words at two seeds (docs/training.md, sessions "
+                    "26-27): higher recall at 0.5 in five of six runs, more near misses; "
+                    "at <= 0.5 FP/h mixed, within one run's spread. 0: the voice's own "
+                    "accent only")
     openai_model: str = Field("gpt-4o-mini-tts", description="OpenAI speech model")
     openai_concurrency: int = Field(5, ge=1, le=64, description="parallel OpenAI requests")
 
