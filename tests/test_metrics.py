@@ -98,6 +98,56 @@ def test_det_curve_known_points_and_area():
     assert curve.to_json()["area"] == pytest.approx(0.5)
 
 
+def test_recall_within_a_false_positive_budget() -> None:
+    pos = np.array([0.2, 0.6, 0.9, 0.95])
+    neg = np.zeros(450)
+    neg[[10, 200]] = [0.3, 0.7]
+    curve = m.det_curve(pos, neg, m.hours_for_frames(neg.size), thresholds=[0.25, 0.5, 0.8])
+    assert curve.recall_within(200.0) == 0.75
+    assert curve.recall_within(100.0) == 0.75
+    assert curve.recall_within(50.0) == 0.5
+    no_quiet_threshold = m.det_curve(pos, neg, m.hours_for_frames(neg.size), thresholds=[0.25])
+    assert no_quiet_threshold.recall_within(50.0) == 0.0
+
+
+def test_resampled_recall_draws_whole_blocks_of_negative_audio() -> None:
+    # Ten blocks standing for 10 h; one holds a single loud false activation (0.1 an hour
+    # when drawn once), over a budget of 0.05 an hour. Half the clips peak below it.
+    pos = np.array([0.9, 0.99] * 20)
+    neg = np.zeros(1000)
+    neg[550] = 0.95
+    full = m.det_curve(pos, neg, 10.0).recall_within(0.05)
+    assert full == 0.5
+    draws = m.resampled_recall_within(pos, neg, 10.0, 0.05, block_frames=100, n_resamples=2000,
+                                      seed=3)
+    # No draw of the loud block: every clip is caught; one or more: only the loud half.
+    assert set(np.round(draws, 6)) <= {1.0} | set(np.round(np.arange(41) / 40, 6))
+    quiet = np.mean(draws == 1.0)
+    assert quiet == pytest.approx(0.9 ** 10, abs=0.04)
+    assert np.all(draws[draws < 1.0] <= 0.8)
+
+
+def test_resampled_recall_is_seeded_paired_and_narrows_with_more_clips() -> None:
+    rng = np.random.default_rng(0)
+    neg = np.full(500, 0.5)  # fires at every threshold up to 0.5
+
+    def spread(n: int) -> float:
+        pos = np.where(rng.random(n) < 0.7, 0.9, 0.1)
+        return float(np.std(m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50,
+                                                       n_resamples=400, seed=1)))
+
+    assert 5.0 < spread(40) / spread(4000) < 20.0  # sampling noise falls as 1/sqrt(n)
+    pos = np.where(rng.random(200) < 0.5, 0.8, 0.2)
+    a = m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=7)
+    b = m.resampled_recall_within(pos + 0.05, neg, 1.0, 0.5, block_frames=50,
+                                  n_resamples=50, seed=7)
+    assert np.array_equal(a, b)  # the same draws for both: a paired difference of 0
+    c = m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=8)
+    assert not np.array_equal(a, c)
+    with pytest.raises(ValueError):
+        m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=0)
+
+
 def test_det_curve_default_grid_is_monotone_and_perfect_detector_has_zero_area():
     rng = np.random.default_rng(1)
     pos = 0.9 + 0.1 * rng.random(50)
@@ -202,3 +252,14 @@ def test_threshold_above_the_sample_maximum_fires_about_once_per_sample_length()
         threshold = peaks.max()
         rates.append(np.sum(rng.random(40) > threshold))  # the next hour
     assert np.mean(rates) == pytest.approx(40 / 41, rel=0.1)
+
+
+def test_proportion_interval_is_wilsons_and_never_claims_certainty() -> None:
+    lo, hi = m.proportion_interval(61, 100)  # 90 %: the textbook Wilson interval
+    assert (lo, hi) == (pytest.approx(0.5279, abs=1e-4), pytest.approx(0.6863, abs=1e-4))
+    assert m.proportion_interval(0, 10) == (0.0, pytest.approx(0.2129, abs=1e-4))
+    assert m.proportion_interval(10, 10) == (pytest.approx(0.7871, abs=1e-4), 1.0)
+    narrow, wide = m.proportion_interval(450, 500), m.proportion_interval(18, 20)
+    assert narrow[1] - narrow[0] < 0.4 * (wide[1] - wide[0])
+    with pytest.raises(ValueError):
+        m.proportion_interval(5, 4)
