@@ -131,10 +131,18 @@ def test_report_keeps_in_family_apart_and_says_when_nothing_else_was_measured() 
     assert lines[3] == NO_REAL_SPEECH
     measured = quality_lines(_report(
         out_of_family={"recall": 0.61, "positives": 40, "near_miss_false_accept_rate": None},
-        real_speech={"fp_per_hour": 1.5, "hours": 0.4, "sources": ["2 recordings in /x"]}))
+        real_speech={"fp_per_hour": 2.5, "false_positives": 1, "hours": 0.4,
+                     "sources": ["2 recordings in /x"]}))
     assert measured[2].startswith("Out-of-family (families held out of training whole")
-    assert "recall 0.610 on 40 clips" in measured[2]
-    assert measured[3].startswith("Real speech: 1.50 false positives/hour on 0.40 h")
+    # 24 of 40 clips: a figure this few clips pin down only to about +-0.12.
+    assert "recall 0.610 on 40 clips (90 % interval 0.47-0.72)" in measured[2]
+    assert measured[3].startswith("Real speech: 2.50 false positives/hour on 0.40 h")
+    assert measured[3].endswith("with 90 % confidence at most 9.72/hour.")
+    # None in half an hour still allows several an hour; an older report without the
+    # count gives it through the rate.
+    quiet = quality_lines(_report(real_speech={"fp_per_hour": 0.0, "hours": 0.5,
+                                               "sources": ["x"]}))
+    assert quiet[3].endswith("(x); with 90 % confidence at most 4.61/hour.")
 
 
 TINY = {

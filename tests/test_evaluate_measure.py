@@ -72,8 +72,8 @@ def test_evaluate_features_matches_the_metrics() -> None:
     # the first window to fire starts at frame 992 (half of it hot) and ends at 1007: a
     # whole-window stream's score k belongs to the window ending at frame k + 15
     assert r.false_positive_times[0][:2] == ("test", pytest.approx((992 + 15 + 1) * 0.08))
-    assert r.real_speech == {"fp_per_hour": pytest.approx(10.0), "hours": 0.1,
-                             "sources": ["mine"], "train_hours": 0.5}
+    assert r.real_speech == {"fp_per_hour": pytest.approx(10.0), "false_positives": 1,
+                             "hours": 0.1, "sources": ["mine"], "train_hours": 0.5}
     assert r.out_of_family is None
     assert r.at_default_threshold == {"threshold": 0.5, "recall": 0.75, "fp_per_hour": 2.0}
     back = EvalReport.from_json(json.loads(json.dumps(r.to_json())))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
+from easy_oww.evaluate import metrics
 from easy_oww.evaluate.result import EvalReport
 from easy_oww.fsutil import atomic_write_json, atomic_write_text, read_json
 
@@ -168,6 +169,26 @@ def _families_text(families: dict[str, int]) -> str:
     return ", ".join(f"{f} ({n} voice{'s' if n != 1 else ''})" for f, n in families.items())
 
 
+def _recall_interval(oof: dict[str, Any]) -> str:
+    """The recall's 90 % interval: a few dozen clips measure it only roughly."""
+    n = int(oof.get("positives") or 0)
+    if n < 1:
+        return ""
+    lo, hi = metrics.proportion_interval(round(oof["recall"] * n), n)
+    return f" (90 % interval {lo:.2f}-{hi:.2f})"
+
+
+def _fp_bound(real: dict[str, Any]) -> str:
+    """How high the rate may be, given how few hours measured it: none in half an hour
+    still allows several an hour."""
+    hours = float(real["hours"])
+    if hours <= 0:
+        return ""
+    fires = int(real.get("false_positives", round(real["fp_per_hour"] * hours)))
+    bound = metrics.poisson_upper(fires, metrics.REPORT_CONFIDENCE) / hours
+    return f"; with 90 % confidence at most {bound:.2f}/hour"
+
+
 def quality_lines(r: dict[str, Any]) -> list[str]:
     """The report (`EvalReport.to_json()`) in plain sentences, in-family and
     out-of-family figures apart."""
@@ -188,7 +209,7 @@ def quality_lines(r: dict[str, Any]) -> list[str]:
         lines.append(
             f"Out-of-family (families held out of training whole: "
             f"{_families_text(fam.get('out_of_family_measured', {}))}): recall "
-            f"{oof['recall']:.3f} on {oof['positives']} clips"
+            f"{oof['recall']:.3f} on {oof['positives']} clips{_recall_interval(oof)}"
             + ("" if onm is None else f", near-miss phrases fire {onm:.1%}") + ".")
     else:
         lines.append("Out-of-family: not measured, every installed voice family trains the "
@@ -198,7 +219,7 @@ def quality_lines(r: dict[str, Any]) -> list[str]:
     if real:
         lines.append(f"Real speech: {real['fp_per_hour']:.2f} false positives/hour on "
                      f"{real['hours']:.2f} h of real recordings held out of training "
-                     f"({'; '.join(real['sources'])}).")
+                     f"({'; '.join(real['sources'])}){_fp_bound(real)}.")
     else:
         lines.append(NO_REAL_SPEECH)
     return lines

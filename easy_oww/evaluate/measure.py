@@ -292,5 +292,5 @@ def _real_speech(model: Any, data: EvalData, t: float, kw: dict[str, int]
     if scores.size == 0:
         return None
     hours = s.duration_h
-    return {"fp_per_hour": metrics.fp_per_hour(scores, t, hours, **kw), "hours": hours,
-            **s.info}
+    fires = metrics.count_activations(scores, t, **kw)
+    return {"fp_per_hour": fires / hours, "false_positives": fires, "hours": hours, **s.info}
