@@ -185,6 +185,8 @@ def test_train_reports_out_of_family_and_real_speech(tmp_path: Path, invoke: Any
     assert "piper:en_US-joe-medium" not in out.split("In-family")[0]
     assert "Out-of-family (families held out of training whole: piper:en_US-joe-medium" in out
     assert "Real speech:" in out and "2 recordings in" in out
+    assert "on 10 clips (90 % interval " in out  # ten clips: a wide interval, said
+    assert "with 90 % confidence at most " in out.split("Real speech:")[1]
     card = (project.paths.models / "fam.json").read_text()
     assert '"out_of_family"' in card and '"real_speech"' in card
     import json
@@ -192,6 +194,8 @@ def test_train_reports_out_of_family_and_real_speech(tmp_path: Path, invoke: Any
     report = json.loads((project.paths.root / "test_results.json").read_text())
     assert report["out_of_family"]["positives"] == 10
     assert 0.0 < report["real_speech"]["hours"] < 0.02  # the held-out 15 % of 2 min
+    real = report["real_speech"]
+    assert real["false_positives"] == round(real["fp_per_hour"] * real["hours"])
     assert "espeak-ng" in report["families"]["trained"]
     assert report["families"]["out_of_family_measured"] == {"piper:en_US-joe-medium": 1}
     summary = yaml.safe_load((project.paths.negative_audio / "phase.json").read_text())
