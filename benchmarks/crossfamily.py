@@ -532,8 +532,7 @@ def main() -> None:
         print("|---|---|---|---|---|")
         for i, (j, d) in paired_rows.items():
             print(f"| {rows[i][0]} | {rows[i][1]} | {rows[j][1]} | {d['difference']:+.3f} "
-                  f"({d['5%']:+.2f} to "
-                  f"{d['95%']:+.2f}) | {d['at least']:.0%} |")
+                  f"({d['5%']:+.2f} to {d['95%']:+.2f}) | {d['at least']:.0%} |")
     print("\nrecall at 0.5 by condition (a command after the wake word: \"followed\")")
     print("| word | model | " + " | ".join(CONDITIONS) + " |")
     print("|---|---|" + "---|" * len(CONDITIONS))

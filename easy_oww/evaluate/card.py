@@ -169,13 +169,16 @@ def _families_text(families: dict[str, int]) -> str:
     return ", ".join(f"{f} ({n} voice{'s' if n != 1 else ''})" for f, n in families.items())
 
 
+_CONFIDENCE = f"{metrics.REPORT_CONFIDENCE * 100:.0f} %"
+
+
 def _recall_interval(oof: dict[str, Any]) -> str:
     """The recall's 90 % interval: a few dozen clips measure it only roughly."""
     n = int(oof.get("positives") or 0)
     if n < 1:
         return ""
     lo, hi = metrics.proportion_interval(round(oof["recall"] * n), n)
-    return f" (90 % interval {lo:.2f}-{hi:.2f})"
+    return f" ({_CONFIDENCE} interval {lo:.2f}-{hi:.2f})"
 
 
 def _fp_bound(real: dict[str, Any]) -> str:
@@ -186,7 +189,7 @@ def _fp_bound(real: dict[str, Any]) -> str:
         return ""
     fires = int(real.get("false_positives", round(real["fp_per_hour"] * hours)))
     bound = metrics.poisson_upper(fires, metrics.REPORT_CONFIDENCE) / hours
-    return f"; with 90 % confidence at most {bound:.2f}/hour"
+    return f"; with {_CONFIDENCE} confidence at most {bound:.2f}/hour"
 
 
 def quality_lines(r: dict[str, Any]) -> list[str]:
