@@ -45,6 +45,7 @@ import numpy as np
 from easy_oww.audio.io import load_audio, save_wav, to_int16
 from easy_oww.contract import FRAME_SAMPLES, SAMPLE_RATE
 from easy_oww.evaluate import metrics as m
+from easy_oww.evaluate.intervals import resampled_recall_within
 
 DEFAULT_DATA = Path.home() / ".cache" / "easy-oww-crossfamily"
 VERSION = 1
@@ -435,7 +436,7 @@ def evaluate(model_path: Path, key: str, bench: Path) -> tuple[dict[str, float],
     deb = m.debounce_frames_for(1.0)
     both, h = pooled(neg, deb)
     det = m.det_curve(pos, both, h, debounce_frames=deb)
-    resampled = m.resampled_recall_within(
+    resampled = resampled_recall_within(
         pos, both, h, 0.5, block_frames=round(BLOCK_S / m.FRAME_S), n_resamples=RESAMPLES,
         debounce_frames=deb)
     lo, hi = np.percentile(resampled, [5, 95])

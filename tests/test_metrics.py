@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from easy_oww.evaluate import intervals as iv
 from easy_oww.evaluate import metrics as m
 
 
@@ -118,7 +119,7 @@ def test_resampled_recall_draws_whole_blocks_of_negative_audio() -> None:
     neg[550] = 0.95
     full = m.det_curve(pos, neg, 10.0).recall_within(0.05)
     assert full == 0.5
-    draws = m.resampled_recall_within(pos, neg, 10.0, 0.05, block_frames=100, n_resamples=2000,
+    draws = iv.resampled_recall_within(pos, neg, 10.0, 0.05, block_frames=100, n_resamples=2000,
                                       seed=3)
     # No draw of the loud block: every clip is caught; one or more: only the loud half.
     assert set(np.round(draws, 6)) <= {1.0} | set(np.round(np.arange(41) / 40, 6))
@@ -133,19 +134,19 @@ def test_resampled_recall_is_seeded_paired_and_narrows_with_more_clips() -> None
 
     def spread(n: int) -> float:
         pos = np.where(rng.random(n) < 0.7, 0.9, 0.1)
-        return float(np.std(m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50,
+        return float(np.std(iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50,
                                                        n_resamples=400, seed=1)))
 
     assert 5.0 < spread(40) / spread(4000) < 20.0  # sampling noise falls as 1/sqrt(n)
     pos = np.where(rng.random(200) < 0.5, 0.8, 0.2)
-    a = m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=7)
-    b = m.resampled_recall_within(pos + 0.05, neg, 1.0, 0.5, block_frames=50,
+    a = iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=7)
+    b = iv.resampled_recall_within(pos + 0.05, neg, 1.0, 0.5, block_frames=50,
                                   n_resamples=50, seed=7)
     assert np.array_equal(a, b)  # the same draws for both: a paired difference of 0
-    c = m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=8)
+    c = iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=8)
     assert not np.array_equal(a, c)
     with pytest.raises(ValueError):
-        m.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=0)
+        iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=0)
 
 
 def test_det_curve_default_grid_is_monotone_and_perfect_detector_has_zero_area():
@@ -255,11 +256,11 @@ def test_threshold_above_the_sample_maximum_fires_about_once_per_sample_length()
 
 
 def test_proportion_interval_is_wilsons_and_never_claims_certainty() -> None:
-    lo, hi = m.proportion_interval(61, 100)  # 90 %: the textbook Wilson interval
+    lo, hi = iv.proportion_interval(61, 100)  # 90 %: the textbook Wilson interval
     assert (lo, hi) == (pytest.approx(0.5279, abs=1e-4), pytest.approx(0.6863, abs=1e-4))
-    assert m.proportion_interval(0, 10) == (0.0, pytest.approx(0.2129, abs=1e-4))
-    assert m.proportion_interval(10, 10) == (pytest.approx(0.7871, abs=1e-4), 1.0)
-    narrow, wide = m.proportion_interval(450, 500), m.proportion_interval(18, 20)
+    assert iv.proportion_interval(0, 10) == (0.0, pytest.approx(0.2129, abs=1e-4))
+    assert iv.proportion_interval(10, 10) == (pytest.approx(0.7871, abs=1e-4), 1.0)
+    narrow, wide = iv.proportion_interval(450, 500), iv.proportion_interval(18, 20)
     assert narrow[1] - narrow[0] < 0.4 * (wide[1] - wide[0])
     with pytest.raises(ValueError):
-        m.proportion_interval(5, 4)
+        iv.proportion_interval(5, 4)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from easy_oww.contract import EMBEDDING_DIM, MODEL_INPUT_FRAMES
-from easy_oww.evaluate import metrics
+from easy_oww.evaluate import intervals, metrics
 from easy_oww.evaluate.result import EvalReport
 from easy_oww.fsutil import atomic_write_json, atomic_write_text, read_json
 
@@ -169,7 +169,7 @@ def _families_text(families: dict[str, int]) -> str:
     return ", ".join(f"{f} ({n} voice{'s' if n != 1 else ''})" for f, n in families.items())
 
 
-_CONFIDENCE = f"{metrics.REPORT_CONFIDENCE * 100:.0f} %"
+_CONFIDENCE = f"{intervals.REPORT_CONFIDENCE * 100:.0f} %"
 
 
 def _recall_interval(oof: dict[str, Any]) -> str:
@@ -177,7 +177,7 @@ def _recall_interval(oof: dict[str, Any]) -> str:
     n = int(oof.get("positives") or 0)
     if n < 1:
         return ""
-    lo, hi = metrics.proportion_interval(round(oof["recall"] * n), n)
+    lo, hi = intervals.proportion_interval(round(oof["recall"] * n), n)
     return f" ({_CONFIDENCE} interval {lo:.2f}-{hi:.2f})"
 
 
@@ -188,7 +188,7 @@ def _fp_bound(real: dict[str, Any]) -> str:
     if hours <= 0:
         return ""
     fires = int(real.get("false_positives", round(real["fp_per_hour"] * hours)))
-    bound = metrics.poisson_upper(fires, metrics.REPORT_CONFIDENCE) / hours
+    bound = metrics.poisson_upper(fires, intervals.REPORT_CONFIDENCE) / hours
     return f"; with {_CONFIDENCE} confidence at most {bound:.2f}/hour"
 
 
