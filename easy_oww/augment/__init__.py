@@ -13,6 +13,7 @@ from easy_oww.augment.sources import (
     _find_downloaded,
     build_sources,
     with_babble,
+    with_talkers,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "place_in_window",
     "save_examples",
     "with_babble",
+    "with_talkers",
 ]
