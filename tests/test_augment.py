@@ -605,19 +605,3 @@ def test_sources_fingerprint_the_speech_and_held_out_voices_replace_it() -> None
     held = with_babble(src, [_phrase(1.0, 150.0)], seed=3, seconds=2.0)
     assert len(held.speech) == 1 and held.fingerprint() != src.fingerprint()
     assert not with_babble(plain, [_phrase(1.0, 150.0)], seed=3, seconds=2.0).speech
-
-
-def test_talker_tracks_join_the_noises_and_held_out_ones_replace_them() -> None:
-    from easy_oww.augment import with_talkers
-
-    plain = build_sources(seed=3)
-    a, b = _phrase(3.0, 150.0), _phrase(2.0, 260.0)
-    src = build_sources(seed=3, talkers=[a, b])
-    assert src.noise_names == (*plain.noise_names, "talker_0", "talker_1")
-    assert np.allclose(src.noises[-2], a / 32768.0) and not src.noises[-1].flags.writeable
-    held = with_talkers(src, [b, a])
-    assert held.noise_names == src.noise_names and held.noises[:-2] == src.noises[:-2]
-    assert np.allclose(held.noises[-2], b / 32768.0)
-    assert held.fingerprint() != src.fingerprint() != plain.fingerprint()
-    with pytest.raises(ValueError, match="2 talker tracks to replace, 1 given"):
-        with_talkers(src, [a])

@@ -37,10 +37,8 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> n
     return out.astype(np.float32)
 
 
-def load_audio(path: str | os.PathLike[str], target_sr: int = SAMPLE_RATE, *,
-               start_s: float = 0.0, seconds: float | None = None) -> np.ndarray:
-    """Read `path` and return mono int16 samples at `target_sr`: the whole file, or the
-    excerpt of `seconds` (to the end when None) from `start_s` on.
+def load_audio(path: str | os.PathLike[str], target_sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Read `path` and return mono int16 samples at `target_sr`.
 
     Raises AudioError (naming the file) for missing, empty, corrupt or unsupported files.
     """
@@ -52,11 +50,7 @@ def load_audio(path: str | os.PathLike[str], target_sr: int = SAMPLE_RATE, *,
     if p.stat().st_size == 0:
         raise AudioError(f"audio file is empty (0 bytes): {p}", "record or export it again")
     try:
-        with sf.SoundFile(str(p)) as f:
-            sr = f.samplerate
-            f.seek(min(int(start_s * sr), f.frames))
-            data = f.read(-1 if seconds is None else int(seconds * sr), dtype="float32",
-                          always_2d=True)
+        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
     except sf.LibsndfileError as exc:
         ext = p.suffix.lower()
         if ext and ext not in SUPPORTED_EXTENSIONS:

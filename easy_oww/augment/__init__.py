@@ -13,7 +13,6 @@ from easy_oww.augment.sources import (
     _find_downloaded,
     build_sources,
     with_babble,
-    with_talkers,
 )
 
 __all__ = [
@@ -28,5 +27,4 @@ __all__ = [
     "place_in_window",
     "save_examples",
     "with_babble",
-    "with_talkers",
 ]

@@ -99,7 +99,7 @@ def build_rooms(workspace: Workspace | None = None, *, seed: int = 0,
 
 def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
                   babble: Sequence[np.ndarray] = (), speech: Sequence[np.ndarray] = (),
-                  talkers: Sequence[np.ndarray] = (), include_downloaded: bool = True,
+                  include_downloaded: bool = True,
                   simulated: int = 24, noise_seconds: float = 8.0, babble_tracks: int = 4,
                   babble_seconds: float | None = None, max_downloaded_rirs: int = 128,
                   max_downloaded_noises: int = 64) -> AcousticSources:
@@ -108,8 +108,7 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
     Each babble track lasts `babble_seconds` (default `noise_seconds`): babble is not
     stationary, so a longer track gives more distinct crowds to cut windows from.
     `speech`: single utterances, kept as `follow_up_speech` makes them, for the speech that
-    follows a phrase in some windows (`AugmentConfig.follow_probability`). `talkers`: noise
-    tracks of real speech (`talker_0`, ...), e.g. the user's own recordings."""
+    follows a phrase in some windows (`AugmentConfig.follow_probability`)."""
     rirs = build_rooms(workspace, seed=seed, include_downloaded=include_downloaded,
                        simulated=simulated, max_downloaded_rirs=max_downloaded_rirs)
     noises = generated_noises(seed, int(noise_seconds * SAMPLE_RATE))
@@ -118,7 +117,6 @@ def build_sources(workspace: Workspace | None = None, *, seed: int = 0,
             rng = item_rng(seed, f"babble-{i}", 0, stream="sources")
             track = gen.babble(babble, int((babble_seconds or noise_seconds) * SAMPLE_RATE), rng)
             noises.append((f"babble_{i}", track))
-    noises += [(f"talker_{i}", as_float(x)) for i, x in enumerate(talkers)]
     if include_downloaded and workspace is not None:
         _, noise_files = _find_downloaded(workspace)
         noises += _load_noises(_pick(noise_files, max_downloaded_noises, seed, "noises"),
@@ -165,18 +163,6 @@ def with_babble(sources: AcousticSources, babble: Sequence[np.ndarray], *, seed:
             noises[i] = _frozen(gen.babble(babble, int(seconds * SAMPLE_RATE), rng))
     speech = follow_up_speech(babble) if sources.speech else ()
     return dataclasses.replace(sources, noises=tuple(noises), speech=speech)
-
-
-def with_talkers(sources: AcousticSources, talkers: Sequence[np.ndarray]) -> AcousticSources:
-    """`sources` with its talker tracks replaced, in order, by `talkers` (as many):
-    held-out clips heard behind stretches of real speech that training never heard."""
-    names = [i for i, n in enumerate(sources.noise_names) if n.startswith("talker_")]
-    if len(names) != len(talkers):
-        raise ValueError(f"{len(names)} talker tracks to replace, {len(talkers)} given")
-    noises = list(sources.noises)
-    for i, x in zip(names, talkers):
-        noises[i] = _frozen(as_float(x))
-    return dataclasses.replace(sources, noises=tuple(noises))
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:

@@ -73,8 +73,7 @@ class ClipsConfig(_Section):
         description="folders of your own long recordings without the wake word (podcasts, "
                     "TV, meetings; wav/flac/ogg/mp3, searched recursively): 70 % of each "
                     "recording trains, 15 % validates, 15 % measures false positives per hour "
-                    "on real speech; the training and validation parts are also heard "
-                    "behind clips, as real talkers")
+                    "on real speech")
 
     @field_validator("clip_duration", mode="before")
     @classmethod

@@ -37,8 +37,6 @@ HELD_OUT_FRAMES = MODEL_INPUT_FRAMES + 10
 phrase pass; a clip's score is its best window, as in deployment."""
 BABBLE_CLIPS = 96  # sentences of negative speech that the babble noise tracks are made of
 BABBLE_SECONDS = 60.0  # per babble track (four tracks): windows are cut at random offsets
-TALKER_TRACKS = 4  # of real speech, from clips.negative_audio_dirs when it names folders
-TALKER_SECONDS = 120.0
 HELD_OUT_END = (0.55, 0.75)  # seconds after the phrase: the windows cover its end -0.25..0.75 s
 
 
@@ -134,22 +132,18 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
                   plan: ClipPlan, *, device: str = "cpu",
                   progress: ProgressFn | None = None) -> FeatureSummary:
     from easy_oww.audio.io import load_audio
-    from easy_oww.augment import Augmenter, build_sources, with_babble, with_talkers
+    from easy_oww.augment import Augmenter, build_sources, with_babble
     from easy_oww.features.store import extract_features
 
     window = window_samples(config, plan.splits["train_positive"])
     babble = [load_audio(p) for p in plan.splits["train_speech"][:BABBLE_CLIPS]]
-    talkers = _talkers(config, "train")
     sources = build_sources(workspace, seed=config.seed, babble=babble, speech=babble,
-                            talkers=talkers, babble_seconds=BABBLE_SECONDS)
+                            babble_seconds=BABBLE_SECONDS)
     # held-out clips: the same rooms and noises, but crowds (and speech after the phrase)
-    # of held-out voices, and real talkers from the recordings' validation parts
+    # of held-out voices
     held_babble = [load_audio(p) for p in plan.splits.get("eval_speech", [])[:BABBLE_CLIPS]]
     held_sources = (with_babble(sources, held_babble, seed=config.seed,
                                 seconds=BABBLE_SECONDS) if held_babble else sources)
-    if talkers:  # silent ones when every recording is too short to have a validation part
-        held_sources = with_talkers(held_sources, _talkers(config, "val")
-                                    or [np.zeros(1, np.float32)] * len(talkers))
     train_audio = ClipAudio(Augmenter(config.augment, sources, window), window)
     held_window = window + (HELD_OUT_FRAMES - MODEL_INPUT_FRAMES) * FRAME_SAMPLES
     eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), held_sources,
@@ -173,16 +167,6 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
                                            "noises": list(sources.noise_names),
                                            "fingerprint": sources.fingerprint(),
                                            "held_out_babble": bool(held_babble)})
-
-
-def _talkers(config: ProjectConfig, part: str) -> list[np.ndarray]:
-    """Noise tracks of the real speech in clips.negative_audio_dirs (none without it)."""
-    from easy_oww.pipeline.real_speech import talker_tracks
-
-    if not config.clips.negative_audio_dirs:
-        return []
-    return talker_tracks(config, part, tracks=TALKER_TRACKS, seconds=TALKER_SECONDS,
-                         seed=config.seed)
 
 
 def _named(progress: ProgressFn | None, task: str) -> ProgressFn | None:

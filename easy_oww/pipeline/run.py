@@ -228,12 +228,9 @@ def _features_phase(run: _Run, plan: ClipPlan) -> tuple[str, FeaturesResult]:
     from easy_oww.pipeline.featurize import make_features
 
     c = run.config
-    key: dict[str, Any] = {"clips": plan.to_json(run.ws.root), "augment": c.augment.model_dump(mode="json"),
+    key = {"clips": plan.to_json(run.ws.root), "augment": c.augment.model_dump(mode="json"),
            "clip_duration": c.clips.clip_duration, "seed": c.seed,
            "real_weight": c.clips.real_positive_weight, "version": 3}
-    if c.clips.negative_audio_dirs:  # their real speech is heard behind clips
-        from easy_oww.pipeline.real_speech import folder_key
-        key["talkers"] = folder_key(c)
 
     def body() -> FeaturesResult:
         device = feature_device(run.device)
