@@ -120,7 +120,7 @@ def test_resampled_recall_draws_whole_blocks_of_negative_audio() -> None:
     full = m.det_curve(pos, neg, 10.0).recall_within(0.05)
     assert full == 0.5
     draws = iv.resampled_recall_within(pos, neg, 10.0, 0.05, block_frames=100, n_resamples=2000,
-                                      seed=3)
+                                       seed=3)
     # No draw of the loud block: every clip is caught; one or more: only the loud half.
     assert set(np.round(draws, 6)) <= {1.0} | set(np.round(np.arange(41) / 40, 6))
     quiet = np.mean(draws == 1.0)
@@ -135,13 +135,13 @@ def test_resampled_recall_is_seeded_paired_and_narrows_with_more_clips() -> None
     def spread(n: int) -> float:
         pos = np.where(rng.random(n) < 0.7, 0.9, 0.1)
         return float(np.std(iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50,
-                                                       n_resamples=400, seed=1)))
+                                                        n_resamples=400, seed=1)))
 
     assert 5.0 < spread(40) / spread(4000) < 20.0  # sampling noise falls as 1/sqrt(n)
     pos = np.where(rng.random(200) < 0.5, 0.8, 0.2)
     a = iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=7)
     b = iv.resampled_recall_within(pos + 0.05, neg, 1.0, 0.5, block_frames=50,
-                                  n_resamples=50, seed=7)
+                                   n_resamples=50, seed=7)
     assert np.array_equal(a, b)  # the same draws for both: a paired difference of 0
     c = iv.resampled_recall_within(pos, neg, 1.0, 0.5, block_frames=50, n_resamples=50, seed=8)
     assert not np.array_equal(a, c)

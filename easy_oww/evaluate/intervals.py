@@ -47,8 +47,7 @@ def resampled_recall_within(pos_max_scores: np.ndarray, neg_scores: np.ndarray, 
         raise ValueError("block_frames and n_resamples must be at least 1")
     ts = (metrics.default_thresholds() if thresholds is None
           else np.unique(np.asarray(thresholds, float)))
-    peaks = np.asarray(pos_max_scores, np.float64).reshape(-1)
-    neg = np.asarray(neg_scores, np.float64).reshape(-1)
+    peaks, neg = metrics.as_scores(pos_max_scores), metrics.as_scores(neg_scores)
     if peaks.size == 0 or neg.size == 0:
         raise ValueError("need positive clips and negative audio")
     starts = range(0, neg.size, block_frames)

@@ -56,7 +56,8 @@ def hours_for_frames(n_frames: int) -> float:
     return n_frames * FRAME_S / 3600.0
 
 
-def _as_scores(scores: Any) -> np.ndarray:
+def as_scores(scores: Any) -> np.ndarray:
+    """Scores as a flat float64 array; NaN or infinite scores are an error."""
     arr = np.asarray(scores, dtype=np.float64).reshape(-1)
     if arr.size and not np.all(np.isfinite(arr)):
         raise ValueError("scores must be finite")
@@ -85,7 +86,7 @@ def clip_peak(scores: Any, patience: int = 1) -> float:
     """The highest threshold at which a clip with these frame scores fires (its max score
     for patience 1; the best score held for `patience` consecutive frames otherwise)."""
     _check(patience, 0)
-    held = _held(_as_scores(scores), patience)
+    held = _held(as_scores(scores), patience)
     return float(held.max()) if held.size else float("-inf")
 
 
@@ -106,7 +107,7 @@ def activations(scores: np.ndarray, threshold: float, *, patience: int = 1,
                 debounce_frames: int = 0) -> np.ndarray:
     """Frame indices at which the detector fires (see the module docstring)."""
     _check(patience, debounce_frames)
-    held = _held(_as_scores(scores), patience)
+    held = _held(as_scores(scores), patience)
     candidates = np.flatnonzero(held >= threshold).astype(np.int64)
     # After firing at f, frames f+1..f+debounce are silent and patience restarts, so the
     # next frame that can fire is f + debounce_frames + patience.
@@ -131,7 +132,7 @@ def fp_per_hour(scores: np.ndarray, threshold: float, hours: float, *, patience:
 
 def recall(clip_max_scores: np.ndarray, threshold: float) -> float:
     """Share of positive clips whose max score is >= threshold (0.0 for no clips)."""
-    peaks = _as_scores(clip_max_scores)
+    peaks = as_scores(clip_max_scores)
     if peaks.size == 0:
         return 0.0
     return float(np.mean(peaks >= threshold))
@@ -203,7 +204,7 @@ def det_curve(pos_max_scores: np.ndarray, neg_scores: np.ndarray, hours: float, 
         raise ValueError("hours must be positive")
     ts = default_thresholds() if thresholds is None else np.unique(np.asarray(thresholds,
                                                                                float))
-    peaks, neg = _as_scores(pos_max_scores), _as_scores(neg_scores)
+    peaks, neg = as_scores(pos_max_scores), as_scores(neg_scores)
     miss = np.array([1.0 - recall(peaks, t) for t in ts]) if peaks.size else np.ones(ts.size)
     fps = np.array([fp_per_hour(neg, float(t), hours, patience=patience,
                                 debounce_frames=debounce_frames) for t in ts])
@@ -289,7 +290,7 @@ def threshold_for_target(pos_max_scores: np.ndarray, neg_scores: np.ndarray, hou
         raise ValueError("hours must be positive")
     if target_fp_per_hour < 0:
         raise ValueError("target_fp_per_hour must not be negative")
-    peaks, neg = _as_scores(pos_max_scores), _as_scores(neg_scores)
+    peaks, neg = as_scores(pos_max_scores), as_scores(neg_scores)
 
     def fph(t: float) -> float:
         return fp_per_hour(neg, t, hours, patience=patience, debounce_frames=debounce_frames)
