@@ -86,13 +86,14 @@ def main() -> None:
 
     off = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
            "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
-           "follow_probability": 0.0, "voice_probability": 0.0}
+           "follow_probability": 0.0, "voice_probability": 0.0, "timbre_probability": 0.0}
     steps = {"placement + gain only": {}, "reverb (p=1)": {"rir_probability": 1.0},
              "noise (p=1)": {"noise_probability": 1.0, "noise_span_probability": 0.0},
              "noise over a stretch (p=1)": {"noise_probability": 1.0,
                                             "noise_span_probability": 1.0},
              "pitch (p=1)": {"pitch_probability": 1.0},
              "another voice (p=1)": {"voice_probability": 1.0},
+             "another timbre (p=1)": {"timbre_probability": 1.0},
              "tempo (p=1)": {"tempo_probability": 1.0},
              "EQ (p=1)": {"eq_probability": 1.0},
              "distortion (p=1)": {"distortion_probability": 1.0},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing as mp
 import pickle
 from concurrent.futures import ProcessPoolExecutor
@@ -29,7 +30,7 @@ WINDOW = 2 * SAMPLE_RATE
 OFF = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
            "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
            "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0), "noise_span_probability": 0.0,
-           "voice_probability": 0.0}
+           "voice_probability": 0.0, "timbre_probability": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -396,6 +397,37 @@ def test_eq_shapes_the_spectrum(kind: str) -> None:
         assert _band_db(y, 2800, 3200) - _band_db(x, 2800, 3200) - mid > 4  # the resonance
 
 
+def test_timbre_moves_each_band_by_its_gain_and_keeps_the_level() -> None:
+    x = np.random.default_rng(1).standard_normal(WINDOW).astype(np.float32) * 0.1
+    gains = (6.0, -6.0, 6.0, -6.0, 6.0, -6.0, 6.0)
+    y = effects.timbre(x, gains)
+    assert y.dtype == np.float32 and len(y) == len(x) and np.all(np.isfinite(y))
+    assert abs(float(np.std(y)) / float(np.std(x)) - 1.0) < 1e-3
+    moved = [_band_db(y, f / 1.15, f * 1.15) - _band_db(x, f / 1.15, f * 1.15)
+             for f in effects.TIMBRE_HZ]
+    for a, b in itertools.pairwise(moved):  # alternating gains: each against its neighbour
+        assert abs(a - b) > 4
+    assert all((m - np.mean(moved)) * g > 0 for m, g in zip(moved, gains))
+    flat = effects.timbre(x, (0.0,) * len(effects.TIMBRE_HZ))
+    np.testing.assert_allclose(flat, x, atol=1e-5)
+    with pytest.raises(ValueError, match="7 gains"):
+        effects.timbre(x, (3.0, 3.0))
+
+
+def test_another_timbre_is_drawn_last_and_keeps_the_other_choices(sources) -> None:
+    on, off = (_augmenter(sources, timbre_probability=p, timbre_db=4.0, voice_probability=0.5,
+                          noise_probability=0.5, rir_probability=0.5) for p in (1.0, 0.0))
+    clip = _phrase(1.0)
+    for seed in range(12):
+        a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
+        assert b.timbre is None and a.timbre is not None and "another timbre" in a.describe()
+        assert len(a.timbre) == 7 and max(abs(g) for g in a.timbre) <= 4.0
+        assert dataclasses.replace(a, timbre=None) == b
+        ya, yb = on.apply(clip, a), off.apply(clip, b)
+        assert not np.array_equal(ya, yb)
+        assert abs(_band_db(ya, 100, 7900) - _band_db(yb, 100, 7900)) < 3  # level kept
+
+
 def test_distortion_adds_harmonics(sources) -> None:
     x = _sine(500, 1.0, 0.5).astype(np.float32) / 32768
     y = effects.distort(x, 0.3)
@@ -587,7 +619,8 @@ def test_speech_after_the_phrase_keeps_the_other_choices() -> None:
     """The follow-up is drawn last: every earlier choice is that of a plan without it."""
     src = _speech_sources()
     on, off = (Augmenter(AugmentConfig(follow_probability=p, noise_span_probability=0.0,
-                                       voice_probability=0.0), src, WINDOW)
+                                       voice_probability=0.0, timbre_probability=0.0),
+                         src, WINDOW)
                for p in (1.0, 0.0))
     for seed in range(10):
         a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))

@@ -1,7 +1,7 @@
 """The augmentation chain applied to every clip, in memory, inside feature workers.
 
 Order (each step with its probability and range from `AugmentConfig`):
-another voice or pitch/tempo on the clip -> placement in the window (and, after the
+another voice or pitch/tempo on the clip -> another timbre -> placement in the window (and, after the
 phrase, the start of another utterance: the rest of a command) -> room reverb ->
 background noise at a sampled SNR (over the whole window, or a stretch of it) ->
 microphone/channel EQ -> gain -> light distortion -> int16.
@@ -65,6 +65,7 @@ class AugmentPlan:
     follow_db: float = 0.0  # its level against the phrase's
     noise_span: tuple[float, float] | None = None  # noise only there (shares of the window)
     formant: float = 1.0  # another voice: formants moved by this factor (pitch: semitones)
+    timbre: tuple[float, ...] | None = None  # another timbre: gains (dB) at effects.TIMBRE_HZ
     names: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -80,6 +81,8 @@ class AugmentPlan:
             parts.append(f"pitch {self.semitones:+.1f} st")
         if self.tempo != 1.0:
             parts.append(f"tempo x{self.tempo:.2f}")
+        if self.timbre is not None:
+            parts.append("another timbre (" + " ".join(f"{g:+.0f}" for g in self.timbre) + " dB)")
         if self.eq:
             parts.append(str(self.eq["kind"]))
         parts.append(f"gain {self.gain_db:+.0f} dB")
@@ -138,6 +141,10 @@ class Augmenter:
         formant = 1.0
         if rng.uniform() < c.voice_probability:  # another voice replaces the pitch shift
             semitones, formant = effects.VoiceShift.of(c).draw(rng)
+        timbre = None
+        if rng.uniform() < c.timbre_probability:
+            timbre = tuple(float(g) for g in rng.uniform(-c.timbre_db, c.timbre_db,
+                                                           len(effects.TIMBRE_HZ)))
         names = {}
         if rir is not None:
             names["rir"] = s.rir_names[rir]
@@ -146,7 +153,7 @@ class Augmenter:
         return AugmentPlan(positive=positive, semitones=semitones, tempo=tempo, rir=rir,
                            noise=noise, snr_db=snr, eq=eq, gain_db=gain, distortion=dist,
                            seed=seed, follow=follow, follow_pause_s=pause, follow_db=level,
-                           noise_span=span, formant=formant, names=names)
+                           noise_span=span, formant=formant, timbre=timbre, names=names)
 
     def augment(self, audio: np.ndarray, rng: np.random.Generator, *,
                 positive: bool = True) -> tuple[np.ndarray, AugmentPlan]:
@@ -170,6 +177,8 @@ class Augmenter:
             x = effects.new_voice(x, plan.semitones, plan.formant, plan.tempo)
         elif plan.semitones or plan.tempo != 1.0:
             x = effects.pitch_tempo(x, plan.semitones, plan.tempo)
+        if plan.timbre is not None:
+            x = effects.timbre(x, plan.timbre)
         x = self._place(x, plan, rng)
         if plan.rir is not None:
             x = self._reverb(x, plan.rir)

@@ -1,5 +1,5 @@
-"""Waveform effects: pitch and tempo, another voice, microphone/channel EQ, gain and light
-distortion.
+"""Waveform effects: pitch and tempo, another voice, another timbre, microphone/channel EQ,
+gain and light distortion.
 
 Where audiomentations is fast enough we run its transforms with parameters drawn from our
 own generator (`_run_frozen`): its `randomize_parameters` uses the module-level `random`,
@@ -17,6 +17,7 @@ augmentation budget (about 1 ms per 2 s clip) we use small numpy/scipy versions:
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -250,6 +251,25 @@ def apply_eq(x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         raise ValueError(f"unknown EQ kind {kind!r}")
     from easy_oww.augment.ops import match_rms
 
+    return match_rms(np.asarray(sps.sosfilt(sos, x), dtype=np.float32), x)
+
+
+# --- timbre -------------------------------------------------------------------------------
+
+TIMBRE_HZ = (120.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 6400.0)  # octave apart, below 8 kHz
+TIMBRE_Q = 1.2  # neighbouring bands overlap, so the envelope stays smooth
+
+
+def timbre(x: np.ndarray, gains_db: Sequence[float]) -> np.ndarray:
+    """`x` through one peaking filter per `TIMBRE_HZ` band with `gains_db`, level restored.
+
+    Reshapes the spectral envelope (how loud each region of a voice is against the others)
+    without moving formants or pitch, as a seven-band parametric EQ does."""
+    from easy_oww.augment.ops import match_rms
+
+    if len(gains_db) != len(TIMBRE_HZ):
+        raise ValueError(f"timbre needs {len(TIMBRE_HZ)} gains, got {len(gains_db)}")
+    sos = np.vstack([peaking_sos(f, g, TIMBRE_Q) for f, g in zip(TIMBRE_HZ, gains_db)])
     return match_rms(np.asarray(sps.sosfilt(sos, x), dtype=np.float32), x)
 
 

@@ -174,6 +174,15 @@ class AugmentConfig(_Section):
                                    description="another voice's pitch shift range in semitones")
     voice_formant: Range = Field((0.86, 1.2),
                                  description="another voice's formant factor range")
+    timbre_probability: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="another timbre: the speech of a clip (positives and negative clips "
+                    "alike; not the long negative audio) through seven peaking filters "
+                    "from 120 Hz to 6.4 kHz, each with a gain drawn within +-timbre_db, so "
+                    "that the spectral envelope of a voice varies as between speakers and "
+                    "microphones")
+    timbre_db: float = Field(6.0, ge=0.0, le=20.0,
+                             description="another timbre's gain limit per band in dB")
     tempo_probability: float = Field(0.2, ge=0.0, le=1.0,
                                      description="tempo change (pitch kept)")
     tempo: Range = Field((0.9, 1.1), description="tempo factor range (>1 is faster)")
@@ -236,7 +245,8 @@ class TrainingConfig(_Section):
 
     head: Head = Field(Head.dnn, description=(
         "classifier head: dnn (openWakeWord's own architecture; best on real features), "
-        "temporal, or temporal_attention (best on synthetic data, see docs/training.md)"))
+        "temporal, or temporal_attention (best on synthetic data; on voices never heard "
+        "below dnn at about six times its training time, see docs/training.md)"))
     steps: int = Field(12_000, ge=10, le=10_000_000, description="optimiser steps")
     batch_size: int = Field(1024, ge=8, le=65_536, description="windows per optimiser step")
     learning_rate: float = Field(
