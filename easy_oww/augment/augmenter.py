@@ -1,8 +1,8 @@
 """The augmentation chain applied to every clip, in memory, inside feature workers.
 
 Order (each step with its probability and range from `AugmentConfig`):
-another voice or pitch/tempo on the clip -> another timbre -> placement in the window (and, after the
-phrase, the start of another utterance: the rest of a command) -> room reverb ->
+another voice or pitch/tempo on the clip -> another timbre -> placement in the window
+(and, after the phrase, the start of another utterance: the rest of a command) -> room reverb ->
 background noise at a sampled SNR (over the whole window, or a stretch of it) ->
 microphone/channel EQ -> gain -> light distortion -> int16.
 Noise is added before the EQ because the microphone hears speech and noise together.

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import signal as sps
 
+from easy_oww.augment.ops import match_rms
 from easy_oww.contract import SAMPLE_RATE
 
 if TYPE_CHECKING:
@@ -249,8 +250,11 @@ def apply_eq(x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
                          _butter(4, (params["high"],), "lowpass")])
     else:
         raise ValueError(f"unknown EQ kind {kind!r}")
-    from easy_oww.augment.ops import match_rms
+    return _filtered(sos, x)
 
+
+def _filtered(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """`x` through the cascaded sections `sos` in one `sosfilt` call, at `x`'s RMS level."""
     return match_rms(np.asarray(sps.sosfilt(sos, x), dtype=np.float32), x)
 
 
@@ -265,12 +269,10 @@ def timbre(x: np.ndarray, gains_db: Sequence[float]) -> np.ndarray:
 
     Reshapes the spectral envelope (how loud each region of a voice is against the others)
     without moving formants or pitch, as a seven-band parametric EQ does."""
-    from easy_oww.augment.ops import match_rms
-
     if len(gains_db) != len(TIMBRE_HZ):
         raise ValueError(f"timbre needs {len(TIMBRE_HZ)} gains, got {len(gains_db)}")
     sos = np.vstack([peaking_sos(f, g, TIMBRE_Q) for f, g in zip(TIMBRE_HZ, gains_db)])
-    return match_rms(np.asarray(sps.sosfilt(sos, x), dtype=np.float32), x)
+    return _filtered(sos, x)
 
 
 def peaking_sos(center_hz: float, gain_db: float, q: float) -> np.ndarray:
