@@ -1,11 +1,13 @@
-"""What the rooms and other voices cost the long negative audio: chunks made dry, in the
-positives' rooms, and in rooms with another voice for a share of the utterances.
+"""What the rooms, other voices and other timbres cost the long negative audio: chunks made
+dry, in the positives' rooms, in rooms with another voice for a share of the utterances,
+and with another timbre too.
 
     .venv/bin/python benchmarks/negative_audio.py [--chunks 4] [--sentences 200]
 
 Makes the same chunks (300 s, the pipeline's size) without rooms, with rooms
-(`augment.rir_probability` 0.6, the positives' rooms from `build_sources`) and with rooms
-and the default voice shift (`augment.voice_probability` and ranges), alternating, and
+(`augment.rir_probability` 0.6, the positives' rooms from `build_sources`), with rooms
+and the default voice shift (`augment.voice_probability` and ranges) and with the default
+timbre as well (`augment.timbre_probability`, `augment.timbre_db`), alternating, and
 embeds each once: the negative audio phase spends its CPU on exactly these steps after
 TTS. Printed: CPU seconds of each and the ratios to the dry chunks for making plus
 embedding, measured in the same run. The sentences are synthetic harmonic tones, so no
@@ -16,6 +18,7 @@ said).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -50,28 +53,32 @@ def main() -> None:
     pool = sentences(args.sentences, np.random.default_rng(0))
     rooms = build_sources(None, seed=1234).rirs
     frontend = FrontEnd()
-    voice = VoiceShift.of(AugmentConfig())
-    cpu = {"dry": 0.0, "rooms": 0.0, "rooms + voice": 0.0, "embed": 0.0}
+    full = VoiceShift.of(AugmentConfig())
+    voices = {"dry": None, "rooms": None,
+              "rooms + voice": dataclasses.replace(full, timbre_probability=0.0),
+              "rooms + voice + timbre": full}
+    cpu = dict.fromkeys([*voices, "embed"], 0.0)
     for i in range(args.chunks):
-        for kind in ("dry", "rooms", "rooms + voice"):
+        for kind, voice in voices.items():
             start = time.process_time()
             chunk = make_chunk(pool, CHUNK_SECONDS, np.random.default_rng(i),
                                rooms=rooms if kind != "dry" else (), room_probability=0.6,
-                               voice=voice if kind == "rooms + voice" else None)
+                               voice=voice)
             cpu[kind] += time.process_time() - start
         start = time.process_time()
         stream_features(to_int16(chunk), frontend)
         cpu["embed"] += time.process_time() - start
     minutes = args.chunks * CHUNK_SECONDS / 60
     print(f"{args.chunks} chunks ({minutes:.0f} min of audio), {len(rooms)} rooms, voice "
-          f"p {voice.probability}, CPU seconds:")
-    for kind in ("dry", "rooms", "rooms + voice", "embed"):
-        print(f"  {'embedding' if kind == 'embed' else 'making, ' + kind:24s} {cpu[kind]:7.1f}")
-    for kind in ("rooms", "rooms + voice"):
+          f"p {full.probability}, timbre p {full.timbre_probability}, CPU seconds:")
+    for kind in cpu:
+        print(f"  {'embedding' if kind == 'embed' else 'making, ' + kind:32s} {cpu[kind]:7.1f}")
+    for kind in ("rooms", "rooms + voice", "rooms + voice + timbre"):
         ratio = (cpu[kind] + cpu["embed"]) / (cpu["dry"] + cpu["embed"])
         print(f"making + embedding, {kind} / dry: x{ratio:.3f}")
-    ratio = (cpu["rooms + voice"] + cpu["embed"]) / (cpu["rooms"] + cpu["embed"])
-    print(f"making + embedding, rooms + voice / rooms: x{ratio:.3f}")
+    for kind, base in (("rooms + voice", "rooms"), ("rooms + voice + timbre", "rooms + voice")):
+        ratio = (cpu[kind] + cpu["embed"]) / (cpu[base] + cpu["embed"])
+        print(f"making + embedding, {kind} / {base}: x{ratio:.3f}")
 
 if __name__ == "__main__":
     main()

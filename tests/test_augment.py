@@ -361,6 +361,14 @@ def test_voice_shift_draws_within_its_ranges_and_keys_only_when_used() -> None:
     assert abs(np.median(np.log(draws[:, 1])) - np.log(np.sqrt(0.86 * 1.2))) < 0.02  # log-uniform
     assert effects.VoiceShift(0.0).key() == {}
     assert shift.key() != effects.VoiceShift(0.5, (-4.0, 6.0), (0.86, 1.2)).key()
+    timbre = effects.VoiceShift(0.0, timbre_probability=0.5)
+    assert timbre.key() and timbre.key() != effects.VoiceShift(0.0, timbre_probability=0.5,
+                                                               timbre_db=3.0).key()
+    assert effects.VoiceShift(0.0, timbre_probability=0.0, timbre_db=3.0).key() == {}
+    config = AugmentConfig(timbre_probability=0.3, timbre_db=4.0)
+    assert effects.VoiceShift.of(config).key()["timbre_p"] == 0.3
+    assert effects.VoiceShift.of(AugmentConfig(timbre_probability=0.0)).timbre_gains(
+        np.random.default_rng(0)) is None
 
 
 def test_another_voice_is_drawn_last_and_replaces_the_pitch_shift(sources) -> None:

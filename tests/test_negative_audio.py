@@ -375,6 +375,38 @@ def test_utterances_are_spoken_in_other_voices_as_often_as_clips(monkeypatch,
     assert not shifts and np.array_equal(plain, same)  # off: the same draws as before
 
 
+def test_timbre_reaches_the_utterances_and_leaves_every_other_draw(monkeypatch) -> None:
+    from easy_oww.augment import effects
+
+    gains: list[tuple[float, ...]] = []
+    real_timbre = effects.timbre
+
+    def spy(clip: np.ndarray, g) -> np.ndarray:
+        gains.append(tuple(g))
+        return real_timbre(clip, g)
+
+    monkeypatch.setattr(effects, "timbre", spy)
+    rng = np.random.default_rng(5)
+    pool = [rng.standard_normal(SAMPLE_RATE // 2).astype(np.float32) * 0.1 for _ in range(4)]
+
+    def chunk(voice: effects.VoiceShift) -> np.ndarray:
+        return chunks.make_chunk(pool, 120.0, np.random.default_rng(1), voice=voice)
+
+    plain = chunk(effects.VoiceShift(0.5))
+    assert not gains
+    flat = chunk(effects.VoiceShift(0.5, timbre_probability=1.0, timbre_db=0.0))
+    assert gains and all(g == (0.0,) * len(effects.TIMBRE_HZ) for g in gains)
+    np.testing.assert_allclose(flat, plain, atol=1e-4)  # a child stream: the rest is unchanged
+    gains.clear()
+    shaped = chunk(effects.VoiceShift(0.5, timbre_probability=0.5, timbre_db=6.0))
+    n_half = len(gains)
+    assert shaped.shape == plain.shape and not np.allclose(shaped, plain, atol=1e-3)
+    assert all(len(g) == len(effects.TIMBRE_HZ) and max(map(abs, g)) <= 6.0 for g in gains)
+    gains.clear()
+    chunk(effects.VoiceShift(0.5, timbre_probability=1.0, timbre_db=6.0))
+    assert 0.3 < n_half / len(gains) < 0.7  # about half of the utterances
+
+
 def test_voice_shift_changes_the_cached_audio(tmp_path, small_chunks) -> None:
     from easy_oww.augment.effects import VoiceShift
 
@@ -387,6 +419,9 @@ def test_voice_shift_changes_the_cached_audio(tmp_path, small_chunks) -> None:
                                        voice=VoiceShift(1.0), **kw)
     assert shifted.root != plain.root
     assert not np.array_equal(shifted.embeddings(), plain.embeddings())
+    timbred = na.ensure_negative_audio(ws, synth=FakeSynth(), workers=1,
+                                       voice=VoiceShift(0.0, timbre_probability=1.0), **kw)
+    assert timbred.root not in (plain.root, shifted.root)
     two = na.ensure_negative_audio(init_workspace(tmp_path / "two"), synth=FakeSynth(),
                                    workers=2, voice=VoiceShift(1.0), **kw)
     assert two.root.name == shifted.root.name  # reaches the worker processes alike

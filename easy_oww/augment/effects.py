@@ -115,16 +115,22 @@ class VoiceShift:
     """How often, and how far, an utterance is given another voice: pitch moved by
     `semitones` and formants (the vocal tract's resonances) by a factor within `formant`,
     independently. A woman's voice differs from a man's by about +10 semitones of pitch but
-    only x1.15-1.2 in formants; resampling (the pitch step) moves both together."""
+    only x1.15-1.2 in formants; resampling (the pitch step) moves both together. With
+    `timbre_probability` an utterance also goes through `timbre` with gains within
+    +-`timbre_db` (the long negative audio; the augmenter draws its own)."""
 
     probability: float = 0.0
     semitones: tuple[float, float] = (-4.0, 8.0)
     formant: tuple[float, float] = (0.86, 1.2)
+    timbre_probability: float = 0.0
+    timbre_db: float = 6.0
 
     @classmethod
     def of(cls, config: AugmentConfig) -> VoiceShift:
-        """The `augment` section's voice step (for clips and the long negative audio)."""
-        return cls(config.voice_probability, config.voice_semitones, config.voice_formant)
+        """The `augment` section's voice and timbre steps (for clips and the long negative
+        audio)."""
+        return cls(config.voice_probability, config.voice_semitones, config.voice_formant,
+                   config.timbre_probability, config.timbre_db)
 
     def draw(self, rng: np.random.Generator) -> tuple[float, float]:
         """(semitones, formant factor): uniform in semitones, log-uniform in formant."""
@@ -132,12 +138,22 @@ class VoiceShift:
         lo, hi = np.log(self.formant[0]), np.log(self.formant[1])
         return st, float(np.exp(rng.uniform(lo, hi)))
 
+    def timbre_gains(self, rng: np.random.Generator) -> tuple[float, ...] | None:
+        """Gains (dB) at `TIMBRE_HZ` for one utterance, or None (no timbre this time)."""
+        if self.timbre_probability <= 0 or rng.random() >= self.timbre_probability:
+            return None
+        return tuple(float(g) for g in rng.uniform(-self.timbre_db, self.timbre_db,
+                                                   len(TIMBRE_HZ)))
+
     def key(self) -> dict[str, Any]:
         """For cache keys: empty when it never applies."""
-        if self.probability <= 0:
-            return {}
-        return {"voice_p": round(self.probability, 4), "voice_st": list(self.semitones),
-                "voice_formant": list(self.formant)}
+        key: dict[str, Any] = {}
+        if self.probability > 0:
+            key.update(voice_p=round(self.probability, 4), voice_st=list(self.semitones),
+                       voice_formant=list(self.formant))
+        if self.timbre_probability > 0:
+            key.update(timbre_p=round(self.timbre_probability, 4), timbre_db=self.timbre_db)
+        return key
 
 
 def new_voice(x: np.ndarray, semitones: float, formant: float,

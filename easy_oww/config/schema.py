@@ -177,10 +177,10 @@ class AugmentConfig(_Section):
     timbre_probability: float = Field(
         0.5, ge=0.0, le=1.0,
         description="another timbre: the speech of a clip (positives and negative clips "
-                    "alike; not the long negative audio) through seven peaking filters "
-                    "from 120 Hz to 6.4 kHz, each with a gain drawn within +-timbre_db, so "
-                    "that the spectral envelope of a voice varies as between speakers and "
-                    "microphones")
+                    "alike) and of an utterance of the long negative audio through seven "
+                    "peaking filters from 120 Hz to 6.4 kHz, each with a gain drawn within "
+                    "+-timbre_db, so that the spectral envelope of a voice varies as "
+                    "between speakers and microphones")
     timbre_db: float = Field(6.0, ge=0.0, le=20.0,
                              description="another timbre's gain limit per band in dB")
     tempo_probability: float = Field(0.2, ge=0.0, le=1.0,

@@ -1,7 +1,8 @@
 """Chunks of long negative audio: reused TTS sentences at other speeds and levels, with
 pauses and babble, over a background of coloured noise, hum, near-silence and silence;
 with rooms, a share of the utterances is reverberant, as the positives are; with a voice
-shift, a share is spoken in another voice, as a share of the clips is.
+shift, a share is spoken in another voice (and in another timbre), as a share of the
+clips is.
 
 A chunk is a function of (sentence pool, rooms, voice shift, length, seed, index) only:
 `chunk_results` makes chunks in spawn worker processes (`easy_oww.parallel.ordered_map`)
@@ -113,8 +114,11 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
     reverberant that often, and a model that never heard reverberant speech without the
     wake word learns that reverb means the wake word (it then fires on real recordings).
     With `voice` each utterance is spoken in another voice with its probability, as that
-    share of the clips is (`effects.new_voice`), for the same reason."""
+    share of the clips is (`effects.new_voice`), for the same reason, and with its timbre
+    probability through another timbre (`effects.timbre`), drawn from a child stream of
+    `rng` so that every other draw is the same with it or without it."""
     n = int(seconds * SAMPLE_RATE)
+    timbre_rng = rng.spawn(1)[0]
 
     def pick() -> np.ndarray:
         if groups:
@@ -132,6 +136,9 @@ def make_chunk(pool: Sequence[np.ndarray], seconds: float, rng: np.random.Genera
         clip = _speed(pick(), float(rng.uniform(0.88, 1.12)))
         if voice is not None and voice.probability > 0 and rng.random() < voice.probability:
             clip = effects.new_voice(clip, *voice.draw(rng))
+        gains = voice.timbre_gains(timbre_rng) if voice is not None else None
+        if gains is not None:
+            clip = effects.timbre(clip, gains)
         gain = _db(rng.uniform(-22, 0))
         room = (rooms[int(rng.integers(len(rooms)))]
                 if rooms and rng.random() < room_probability else None)

@@ -79,7 +79,8 @@ def ensure_negative_audio(workspace: Workspace, *, hours: float, seed: int, excl
     speech; `family_sentences` then caps the distinct sentences of each family other than
     espeak-ng (whose synthesis is nearly free), which are reused more often instead.
     `rooms` (impulse responses) reverberate that share (`room_probability`) of the
-    utterances (`chunks.make_chunk`); `voice` gives its share of them another voice.
+    utterances (`chunks.make_chunk`); `voice` gives its share of them another voice, and
+    its timbre share another timbre.
     """
     if hours <= 0:
         raise ValueError("hours must be positive")
