@@ -139,12 +139,10 @@ class Augmenter:
             a, b = float(rng.uniform(*_SPAN_START)), float(rng.uniform(*_SPAN_STOP))
             span = (min(a, b), max(a, b))
         formant = 1.0
+        voice = effects.VoiceShift.of(c)
         if rng.uniform() < c.voice_probability:  # another voice replaces the pitch shift
-            semitones, formant = effects.VoiceShift.of(c).draw(rng)
-        timbre = None
-        if rng.uniform() < c.timbre_probability:
-            timbre = tuple(float(g) for g in rng.uniform(-c.timbre_db, c.timbre_db,
-                                                           len(effects.TIMBRE_HZ)))
+            semitones, formant = voice.draw(rng)
+        timbre = voice.timbre_gains(rng)
         names = {}
         if rir is not None:
             names["rir"] = s.rir_names[rir]

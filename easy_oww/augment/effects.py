@@ -117,7 +117,7 @@ class VoiceShift:
     independently. A woman's voice differs from a man's by about +10 semitones of pitch but
     only x1.15-1.2 in formants; resampling (the pitch step) moves both together. With
     `timbre_probability` an utterance also goes through `timbre` with gains within
-    +-`timbre_db` (the long negative audio; the augmenter draws its own)."""
+    +-`timbre_db` (`timbre_gains`)."""
 
     probability: float = 0.0
     semitones: tuple[float, float] = (-4.0, 8.0)
@@ -139,8 +139,9 @@ class VoiceShift:
         return st, float(np.exp(rng.uniform(lo, hi)))
 
     def timbre_gains(self, rng: np.random.Generator) -> tuple[float, ...] | None:
-        """Gains (dB) at `TIMBRE_HZ` for one utterance, or None (no timbre this time)."""
-        if self.timbre_probability <= 0 or rng.random() >= self.timbre_probability:
+        """Gains (dB) at `TIMBRE_HZ` for one utterance, or None (no timbre this time). The
+        first draw is made even when the timbre is off."""
+        if rng.random() >= self.timbre_probability:
             return None
         return tuple(float(g) for g in rng.uniform(-self.timbre_db, self.timbre_db,
                                                    len(TIMBRE_HZ)))
