@@ -247,7 +247,10 @@ class TrainingConfig(_Section):
         "classifier head: dnn (openWakeWord's own architecture; best on real features), "
         "temporal, or temporal_attention (best on synthetic data; on voices never heard "
         "below dnn at about six times its training time, see docs/training.md)"))
-    steps: int = Field(12_000, ge=10, le=10_000_000, description="optimiser steps")
+    steps: int = Field(
+        12_000, ge=10, le=10_000_000,
+        description="optimiser steps; on the quick preset 4000 and 12000 both read lower than "
+                    "8000 on voices never heard (docs/training.md)")
     batch_size: int = Field(1024, ge=8, le=65_536, description="windows per optimiser step")
     learning_rate: float = Field(
         5e-4, gt=0.0, le=1.0,
@@ -259,7 +262,8 @@ class TrainingConfig(_Section):
         128, ge=8, le=4096,
         description="hidden units; single heads of 128 measured better than 64 at low "
                     "false-positive rates (quick preset, three seeds each; ensembles of three "
-                    "equal), 256 no better than 128")
+                    "equal there; on voices never heard ensembles of 64 read lower, docs/training.md), "
+                    "256 no better than 128")
     n_blocks: int = Field(1, ge=0, le=8, description="extra hidden blocks of the dnn head")
     positive_fraction: float = Field(
         0.5, gt=0.0, lt=1.0, description="share of each batch drawn from the positives")
