@@ -30,7 +30,7 @@ WINDOW = 2 * SAMPLE_RATE
 OFF = {"rir_probability": 0.0, "noise_probability": 0.0, "pitch_probability": 0.0,
            "tempo_probability": 0.0, "eq_probability": 0.0, "distortion_probability": 0.0,
            "gain_db": (0.0, 0.0), "end_jitter_s": (0.0, 0.0), "noise_span_probability": 0.0,
-           "voice_probability": 0.0, "timbre_probability": 0.0, "quality_probability": 0.0}
+           "voice_probability": 0.0, "timbre_probability": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -341,81 +341,6 @@ def test_warp_formants_by_one_and_on_silence_changes_nothing() -> None:
     assert len(effects.warp_formants(x[:100], 1.2)) == 100  # shorter than one frame
 
 
-def _harmonic_contrast_db(x: np.ndarray, f0: float) -> float:
-    """How far the harmonics of `f0` stand out from the spectrum halfway between them (dB,
-    harmonics 2-20)."""
-    y = x[2000:-2000].astype(np.float64)
-    db = 20 * np.log10(np.abs(np.fft.rfft(y * np.hanning(len(y)))) + 1e-12)
-    hz = np.fft.rfftfreq(len(y), 1 / SAMPLE_RATE)
-
-    def near(f: float, width: float) -> np.ndarray:
-        return db[np.abs(hz - f) <= width]
-
-    return float(np.mean([near(k * f0, 4.0).max() - near((k + 0.5) * f0, 15.0).mean()
-                          for k in range(2, 21)]))
-
-
-def _formant_prominence_db(x: np.ndarray) -> float:
-    """The resonance's peak over the median of the smoothed envelope (300-6000 Hz), dB."""
-    frames = np.lib.stride_tricks.sliding_window_view(x[2000:-2000], 1024)[::256]
-    logm = np.log(np.mean(np.abs(np.fft.rfft(frames * np.hanning(1024), axis=1)) ** 2, axis=0))
-    cep = np.fft.irfft(logm)
-    cep[30:-29] = 0
-    env = np.fft.rfft(cep).real * 10 / np.log(10)
-    band = env[(np.fft.rfftfreq(1024, 1 / SAMPLE_RATE) > 300)
-               & (np.fft.rfftfreq(1024, 1 / SAMPLE_RATE) < 6000)]
-    return float(band.max() - np.median(band))
-
-
-def test_voice_quality_scales_harmonics_and_formants_and_keeps_their_frequencies() -> None:
-    noise = np.random.default_rng(1).standard_normal(SAMPLE_RATE).astype(np.float32)
-    voiced = _vowel(125.0, 1000.0) + 0.002 * noise  # harmonics over a little breath
-    contrast = _harmonic_contrast_db(voiced, 125.0)
-    breathy = effects.voice_quality(voiced, 0.5, 1.0)
-    pressed = effects.voice_quality(voiced, 1.5, 1.0)
-    assert _harmonic_contrast_db(breathy, 125.0) < contrast - 5
-    assert _harmonic_contrast_db(pressed, 125.0) > contrast + 2
-    for y in (breathy, pressed):
-        assert y.dtype == np.float32 and len(y) == len(voiced) and np.all(np.isfinite(y))
-        assert abs(np.sqrt(np.mean(y**2)) - np.sqrt(np.mean(voiced**2))) < 1e-4  # RMS kept
-        assert abs(_harmonic_spacing_hz(y) - 125) < 3  # pitch kept
-    whisper = _vowel(None, 1000.0)
-    prominence = _formant_prominence_db(whisper)
-    broad, sharp = (effects.voice_quality(whisper, 1.0, s) for s in (0.6, 1.6))
-    assert _formant_prominence_db(broad) < prominence - 3
-    assert _formant_prominence_db(sharp) > prominence + 3
-    for y in (broad, sharp):
-        assert abs(_envelope_peak_hz(y) - 1000) < 60  # the formant stays where it was
-
-
-def test_voice_quality_of_one_and_on_silence_changes_nothing() -> None:
-    x = _vowel(125.0, 1000.0, 0.5)
-    np.testing.assert_array_equal(effects.voice_quality(x, 1.0, 1.0), x)
-    near = effects.voice_quality(x, 1.002, 0.999)
-    assert np.max(np.abs(near[600:-600] - x[600:-600])) < 0.01
-    assert not np.any(effects.voice_quality(np.zeros(8000, np.float32), 0.5, 1.5))
-    assert len(effects.voice_quality(np.zeros(0, np.float32), 0.5, 1.5)) == 0
-    assert len(effects.voice_quality(x[:100], 0.5, 1.5)) == 100  # shorter than one frame
-
-
-def test_another_voice_quality_is_drawn_last_and_keeps_the_other_choices(sources) -> None:
-    on, off = (_augmenter(sources, quality_probability=p, quality_harmonics=(0.5, 0.8),
-                          timbre_probability=0.5, voice_probability=0.5, noise_probability=0.5,
-                          rir_probability=0.5) for p in (1.0, 0.0))
-    clip = _phrase(1.0)
-    for seed in range(12):
-        a, b = (x.plan(np.random.default_rng(seed)) for x in (on, off))
-        assert b.quality is None and a.quality is not None
-        assert "another voice quality" in a.describe()
-        assert 0.5 <= a.quality[0] <= 0.8 and 0.6 <= a.quality[1] <= 1.6
-        assert dataclasses.replace(a, quality=None) == b
-        ya, yb = on.apply(clip, a), off.apply(clip, b)
-        assert not np.array_equal(ya, yb)
-        assert abs(_band_db(ya, 100, 7900) - _band_db(yb, 100, 7900)) < 3  # level kept
-    with pytest.raises(ValueError, match="quality_sharpness"):
-        AugmentConfig(quality_sharpness=(1.5, 1.2))
-
-
 def test_new_voice_moves_pitch_and_formants_independently() -> None:
     x = _vowel(125.0, 1000.0)
     y = effects.new_voice(x, 8.0, 1.15)  # a man's voice made a woman's, roughly
@@ -702,8 +627,7 @@ def test_speech_after_the_phrase_keeps_the_other_choices() -> None:
     """The follow-up is drawn last: every earlier choice is that of a plan without it."""
     src = _speech_sources()
     on, off = (Augmenter(AugmentConfig(follow_probability=p, noise_span_probability=0.0,
-                                       voice_probability=0.0, timbre_probability=0.0,
-                                       quality_probability=0.0),
+                                       voice_probability=0.0, timbre_probability=0.0),
                          src, WINDOW)
                for p in (1.0, 0.0))
     for seed in range(10):

@@ -1,8 +1,7 @@
 """The augmentation chain applied to every clip, in memory, inside feature workers.
 
 Order (each step with its probability and range from `AugmentConfig`):
-another voice or pitch/tempo on the clip -> another voice quality -> another timbre ->
-placement in the window
+another voice or pitch/tempo on the clip -> another timbre -> placement in the window
 (and, after the phrase, the start of another utterance: the rest of a command) -> room reverb ->
 background noise at a sampled SNR (over the whole window, or a stretch of it) ->
 microphone/channel EQ -> gain -> light distortion -> int16.
@@ -67,7 +66,6 @@ class AugmentPlan:
     noise_span: tuple[float, float] | None = None  # noise only there (shares of the window)
     formant: float = 1.0  # another voice: formants moved by this factor (pitch: semitones)
     timbre: tuple[float, ...] | None = None  # another timbre: gains (dB) at effects.TIMBRE_HZ
-    quality: tuple[float, float] | None = None  # another voice quality: (harmonics, sharpness)
     names: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -85,9 +83,6 @@ class AugmentPlan:
             parts.append(f"tempo x{self.tempo:.2f}")
         if self.timbre is not None:
             parts.append("another timbre (" + " ".join(f"{g:+.0f}" for g in self.timbre) + " dB)")
-        if self.quality is not None:
-            parts.append(f"another voice quality (harmonics x{self.quality[0]:.2f}, "
-                         f"formants x{self.quality[1]:.2f})")
         if self.eq:
             parts.append(str(self.eq["kind"]))
         parts.append(f"gain {self.gain_db:+.0f} dB")
@@ -148,10 +143,6 @@ class Augmenter:
         if rng.uniform() < c.voice_probability:  # another voice replaces the pitch shift
             semitones, formant = voice.draw(rng)
         timbre = voice.timbre_gains(rng)
-        quality = None
-        if rng.uniform() < c.quality_probability:
-            quality = (_log_uniform(rng, c.quality_harmonics),
-                       _log_uniform(rng, c.quality_sharpness))
         names = {}
         if rir is not None:
             names["rir"] = s.rir_names[rir]
@@ -160,8 +151,7 @@ class Augmenter:
         return AugmentPlan(positive=positive, semitones=semitones, tempo=tempo, rir=rir,
                            noise=noise, snr_db=snr, eq=eq, gain_db=gain, distortion=dist,
                            seed=seed, follow=follow, follow_pause_s=pause, follow_db=level,
-                           noise_span=span, formant=formant, timbre=timbre, quality=quality,
-                           names=names)
+                           noise_span=span, formant=formant, timbre=timbre, names=names)
 
     def augment(self, audio: np.ndarray, rng: np.random.Generator, *,
                 positive: bool = True) -> tuple[np.ndarray, AugmentPlan]:
@@ -185,8 +175,6 @@ class Augmenter:
             x = effects.new_voice(x, plan.semitones, plan.formant, plan.tempo)
         elif plan.semitones or plan.tempo != 1.0:
             x = effects.pitch_tempo(x, plan.semitones, plan.tempo)
-        if plan.quality is not None:
-            x = effects.voice_quality(x, *plan.quality)
         if plan.timbre is not None:
             x = effects.timbre(x, plan.timbre)
         x = self._place(x, plan, rng)
@@ -238,10 +226,6 @@ class Augmenter:
         d, nfft, spec = cached
         y = sfft.irfft(sfft.rfft(x, nfft) * spec, nfft)[d:d + len(x)]
         return match_rms(y.astype(np.float32), x)
-
-
-def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
-    return float(np.exp(rng.uniform(np.log(bounds[0]), np.log(bounds[1]))))
 
 
 def _gain(x: np.ndarray, gain_db: float, *, limit: bool) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Waveform effects: pitch and tempo, another voice, another timbre, another voice quality,
-microphone/channel EQ, gain and light distortion.
+"""Waveform effects: pitch and tempo, another voice, another timbre, microphone/channel EQ,
+gain and light distortion.
 
 Where audiomentations is fast enough we run its transforms with parameters drawn from our
 own generator (`_run_frozen`): its `randomize_parameters` uses the module-level `random`,
@@ -17,7 +17,7 @@ augmentation budget (about 1 ms per 2 s clip) we use small numpy/scipy versions:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -179,75 +179,28 @@ def warp_formants(x: np.ndarray, ratio: float, *, n_fft: int = 512, hop: int = 1
     (bandwidth under ~300 Hz) moves most of the way, its peak staying partly in the rest.
     Same length and RMS as `x`; about 1.3 ms per second of audio.
     """
+    import scipy.fft as sfft
+
     x = np.asarray(x, dtype=np.float32)
     if len(x) == 0 or abs(ratio - 1.0) < 1e-3:
         same: np.ndarray = x.copy()
         return same
-    bins = n_fft // 2 + 1
-    src = np.clip(np.arange(bins) / ratio, 0.0, bins - 1.0)
-    lo = np.floor(src).astype(int)
-    hi = np.minimum(lo + 1, bins - 1)
-    w = (src - lo).astype(np.float32)
-
-    def warp(cep: np.ndarray, env: np.ndarray, fine: np.ndarray) -> np.ndarray:
-        moved: np.ndarray = env[:, lo] * (1.0 - w) + env[:, hi] * w - env
-        return moved
-
-    return _reshape_spectrum(x, warp, n_fft=n_fft, hop=hop, lifter=lifter)
-
-
-def voice_quality(x: np.ndarray, harmonics: float, sharpness: float, *, n_fft: int = 512,
-                  hop: int = 128, lifter: int = 24, tilt: int = 4) -> np.ndarray:
-    """`x` with another voice quality: the harmonics against the noise between them, and
-    the formants against the valleys between them, scaled; pitch and formant frequencies
-    kept.
-
-    Each frame's log magnitude is split as `warp_formants` splits it. The rest (the
-    harmonics over the envelope) is multiplied by `harmonics`: below 1 the harmonics stand
-    out less from the noise between them (a breathy voice, or a vocoder's mixed
-    excitation), above 1 more (a pressed or buzzy one). The envelope's quefrencies from
-    `tilt` to `lifter` (its formants and valleys, not its overall slope) are multiplied by
-    `sharpness`: below 1 broader, flatter formants (an over-smoothed synthetic voice), above
-    1 sharper ones. Same length and RMS as `x`; about as fast as `warp_formants`.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if len(x) == 0 or (abs(harmonics - 1.0) < 1e-3 and abs(sharpness - 1.0) < 1e-3):
-        same: np.ndarray = x.copy()
-        return same
-    import scipy.fft as sfft
-
-    def requalify(cep: np.ndarray, env: np.ndarray, fine: np.ndarray) -> np.ndarray:
-        detail = np.zeros_like(cep)  # the envelope's quefrencies tilt..lifter, both sides
-        detail[:, tilt:lifter] = cep[:, tilt:lifter]
-        detail[:, n_fft - lifter + 1:n_fft - tilt + 1] = cep[:, n_fft - lifter + 1:n_fft - tilt + 1]
-        formants = sfft.rfft(detail, axis=1).real
-        change: np.ndarray = (sharpness - 1.0) * formants + (harmonics - 1.0) * fine
-        return change
-
-    return _reshape_spectrum(x, requalify, n_fft=n_fft, hop=hop, lifter=lifter)
-
-
-def _reshape_spectrum(x: np.ndarray, edit: Callable[[np.ndarray, np.ndarray, np.ndarray],
-                                                     np.ndarray], *,
-                      n_fft: int, hop: int, lifter: int) -> np.ndarray:
-    """`x` (float32, not empty) with each 32 ms Hann frame's log magnitude changed by
-    `edit(cepstrum, envelope, rest)` (a change in natural-log units, frames x bins), the
-    envelope being the cepstrum's first `lifter` quefrencies and the rest the log magnitude
-    above it; resynthesised with each frame's own phase by weighted overlap-add, RMS
-    restored."""
-    import scipy.fft as sfft
-
     pad, n = n_fft // 2, len(x)
     count = int(np.ceil((n + 2 * pad - n_fft) / hop)) + 1
     xp = np.zeros((count - 1) * hop + n_fft, np.float32)
     xp[pad:pad + n] = x
     win = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     spec = sfft.rfft(np.lib.stride_tricks.sliding_window_view(xp, n_fft)[::hop] * win, axis=1)
-    log_mag = np.log(np.abs(spec) + np.float32(1e-9))
-    cep = sfft.irfft(log_mag, n=n_fft, axis=1)
+    cep = sfft.irfft(np.log(np.abs(spec) + np.float32(1e-9)), n=n_fft, axis=1)
     cep[:, lifter:n_fft - lifter + 1] = 0.0
     env = sfft.rfft(cep, axis=1).real
-    frames = sfft.irfft(spec * np.exp(edit(cep, env, log_mag - env)), n=n_fft, axis=1) * win
+    bins = n_fft // 2 + 1
+    src = np.clip(np.arange(bins) / ratio, 0.0, bins - 1.0)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, bins - 1)
+    w = (src - lo).astype(np.float32)
+    warped = env[:, lo] * (1.0 - w) + env[:, hi] * w
+    frames = sfft.irfft(spec * np.exp(warped - env), n=n_fft, axis=1) * win
     y = _overlap_add(frames, hop)[pad:pad + n]
     y /= np.maximum(_overlap_add(np.broadcast_to(win**2, frames.shape), hop)[pad:pad + n], 1e-3)
     rx, ry = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))), float(np.sqrt(np.mean(y**2)))

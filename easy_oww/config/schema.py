@@ -183,18 +183,6 @@ class AugmentConfig(_Section):
                     "between speakers and microphones")
     timbre_db: float = Field(6.0, ge=0.0, le=20.0,
                              description="another timbre's gain limit per band in dB")
-    quality_probability: float = Field(
-        0.5, ge=0.0, le=1.0,
-        description="another voice quality: in the speech of a clip (positives and negative "
-                    "clips alike) the harmonics scaled against the noise between them by a "
-                    "factor within quality_harmonics (breathy below 1, pressed or buzzy "
-                    "above) and the formants against the valleys between them by one within "
-                    "quality_sharpness (broad below 1, sharp above); pitch and formant "
-                    "frequencies stay")
-    quality_harmonics: Range = Field((0.4, 1.5),
-                                     description="another voice quality's harmonics factor range")
-    quality_sharpness: Range = Field((0.6, 1.6),
-                                     description="another voice quality's formant factor range")
     tempo_probability: float = Field(0.2, ge=0.0, le=1.0,
                                      description="tempo change (pitch kept)")
     tempo: Range = Field((0.9, 1.1), description="tempo factor range (>1 is faster)")
@@ -229,11 +217,6 @@ class AugmentConfig(_Section):
     @classmethod
     def _voice_formant(cls, v: Range) -> Range:
         return _check_range(v, 0.5, 2.0, "voice_formant")
-
-    @field_validator("quality_harmonics", "quality_sharpness")
-    @classmethod
-    def _quality(cls, v: Range, info: ValidationInfo) -> Range:
-        return _check_range(v, 0.1, 3.0, str(info.field_name))
 
     @field_validator("tempo")
     @classmethod
