@@ -79,6 +79,36 @@ def test_a_repeated_clip_is_augmented_afresh_each_time(tmp_path: Path) -> None:
     assert ("pos:a.wav", 0) in keys and ("pos:a.wav:2", 2) in keys
 
 
+def test_near_misses_in_training_get_their_own_noise_probability(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from easy_oww.audio.io import save_wav
+    from easy_oww.config import new_config
+    from easy_oww.features import store
+    from easy_oww.pipeline.clips import ClipPlan
+    from easy_oww.pipeline.featurize import HELD_OUT_SETS, TRAIN_SETS, make_features
+    from easy_oww.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    clip = save_wav(tmp_path / "c.wav", (3000 * np.sin(np.arange(16000) / 5)).astype(np.int16))
+    config = new_config("x", "hey jarvis", **{"augment.near_miss_noise_probability": 0.1})
+    splits = {k: [clip] for k in ("train_positive", "train_real_positive", "train_adversarial",
+                                  "train_speech", "train_real_negative", "val_positive",
+                                  "val_adversarial", "eval_positive", "eval_adversarial")}
+    seen: dict[str, float] = {}
+
+    def extract(jobs, out, audio_fn, **_kw):  # type: ignore[no-untyped-def]
+        seen[out.name] = audio_fn.augmenter.config.noise_probability
+        return SimpleNamespace(count=len(jobs))
+
+    monkeypatch.setattr(store, "extract_features", extract)
+    make_features(config, ws, ws.project("x"), ClipPlan(splits, [], []))
+    assert seen.pop("negative_adversarial") == 0.1
+    assert {seen[k] for k in TRAIN_SETS if k in seen} == {0.8}  # positives, speech, noise
+    assert {seen[k] for k in HELD_OUT_SETS if k in seen} == {1.0}  # held out: always noisy
+
+
 def test_family_split_holds_out_whole_families() -> None:
     voices = _voices()
     kept, held = family_split(voices, "auto")  # three families: the smallest is held out

@@ -150,6 +150,13 @@ class AugmentConfig(_Section):
                     "and for the utterances of the long negative audio alike")
     noise_probability: float = Field(
         0.8, ge=0.0, le=1.0, description="background noise (coloured, hum, babble, downloaded)")
+    near_miss_noise_probability: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="background noise for the near misses (texts that sound like the wake "
+                    "phrase) in training, in place of noise_probability: a near miss in "
+                    "noise teaches the model to refuse a wake word in noise from a voice it "
+                    "never heard. Measured on voices never heard against 0.8, three words "
+                    "at two draws (docs/training.md, session 36)")
     snr_db: Range = Field((5.0, 25.0), description="speech-to-noise ratio range in dB")
     noise_span_probability: float = Field(
         0.5, ge=0.0, le=1.0,

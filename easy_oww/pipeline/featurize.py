@@ -73,6 +73,13 @@ def window_samples(config: ProjectConfig, positives: list[Path]) -> int:
     return max(MIN_WINDOW, round(median / 1000.0) * 1000 + 12_000)
 
 
+def near_miss_augment_config(config: AugmentConfig) -> AugmentConfig:
+    """Near misses in training are noisy less often than other clips: the head learns the
+    phrase's sound apart from theirs where it is clear, and does not learn to refuse every
+    phrase in noise that a voice it knows would say differently."""
+    return config.model_copy(update={"noise_probability": config.near_miss_noise_probability})
+
+
 def eval_augment_config(config: AugmentConfig) -> AugmentConfig:
     """Held-out clips are always reverberant and noisy: the hard case, measured honestly.
     The phrase ends well before the window's end, so the windows span every alignment a
@@ -145,6 +152,8 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
     held_sources = (with_babble(sources, held_babble, seed=config.seed,
                                 seconds=BABBLE_SECONDS) if held_babble else sources)
     train_audio = ClipAudio(Augmenter(config.augment, sources, window), window)
+    near_miss_audio = ClipAudio(Augmenter(near_miss_augment_config(config.augment), sources,
+                                          window), window)
     held_window = window + (HELD_OUT_FRAMES - MODEL_INPUT_FRAMES) * FRAME_SAMPLES
     eval_audio = ClipAudio(Augmenter(eval_augment_config(config.augment), held_sources,
                                      held_window), held_window)
@@ -154,7 +163,9 @@ def make_features(config: ProjectConfig, workspace: Workspace, paths: ProjectPat
             counts[name] = 0
             continue
         held = name in HELD_OUT_SETS
-        res = extract_features(jobs, paths.features / name, eval_audio if held else train_audio,
+        audio = (eval_audio if held else
+                 near_miss_audio if name == "negative_adversarial" else train_audio)
+        res = extract_features(jobs, paths.features / name, audio,
                                seed=config.seed,
                                frames=HELD_OUT_FRAMES if held else MODEL_INPUT_FRAMES,
                                workers=config.features.workers,
