@@ -74,9 +74,9 @@ def window_samples(config: ProjectConfig, positives: list[Path]) -> int:
 
 
 def near_miss_augment_config(config: AugmentConfig) -> AugmentConfig:
-    """Near misses in training are noisy less often than other clips: the head learns the
-    phrase's sound apart from theirs where it is clear, and does not learn to refuse every
-    phrase in noise that a voice it knows would say differently."""
+    """Near misses in training are noisy less often than other clips: heard clearly, a near
+    miss shows where the phrase's sound ends; heard in noise, it taught the head to refuse a
+    wake word in noise from a voice it did not know (docs/training.md, session 36)."""
     return config.model_copy(update={"noise_probability": config.near_miss_noise_probability})
 
 
