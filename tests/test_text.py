@@ -10,7 +10,14 @@ from easy_oww.text import (
     negative_sentences,
     phrase_variations,
 )
-from easy_oww.text.phonetics import canonical, in_dictionary, text_pronunciations, words
+from easy_oww.text.adversarial import phone_distance
+from easy_oww.text.phonetics import (
+    canonical,
+    in_dictionary,
+    substring_distance,
+    text_pronunciations,
+    words,
+)
 
 WAKE_PHRASES = ("hey jarvis", "hey zorbly", "alexa", "ok computer", "hey mycroft")
 
@@ -89,9 +96,30 @@ def test_negative_sentences_vary_and_avoid_the_wake_word() -> None:
 
 
 def test_adversarial_moves_the_word_boundary() -> None:
-    out = set(adversarial_phrases("alexa", 1000, seed=0))
+    out = set(adversarial_phrases("alexa", 1000, seed=0, min_phones=1))
     assert out & {"a lexus", "the lexus", "a lexie", "i lexus", "the lex", "a lex"}
     assert "a lexa" not in out  # the homophone split is rejected
+
+
+def test_substring_distance_counts_phone_edits_anywhere_in_the_text() -> None:
+    assert substring_distance(("HH", "EY"), ("S", "OW", "HH", "EY", "Z")) == 0
+    assert substring_distance(("HH", "EY", "JH"), ("DH", "EY", "JH", "AA")) == 1  # substituted
+    assert substring_distance(("HH", "EY", "JH"), ("EY", "JH")) == 1  # deleted
+    assert substring_distance(("HH", "EY", "JH"), ("HH", "EY", "T", "JH")) == 1  # inserted
+    assert substring_distance(("HH", "EY"), ()) == 2
+
+
+def test_near_misses_stay_two_phones_from_the_wake_phrase() -> None:
+    assert phone_distance("Hay, Jarvis!", "hey jarvis") == 0
+    assert phone_distance("I said they jarvis", "hey jarvis") == 1
+    assert phone_distance("hey harvis", "hey jarvis") == 1
+    assert phone_distance("hey marvin", "hey jarvis") >= 2
+    for wake in ("hey jarvis", "alexa"):
+        out = adversarial_phrases(wake, 400, seed=0)  # the default: at least 2
+        assert len(out) == 400 and all(phone_distance(p, wake) >= 2 for p in out)
+        loose = adversarial_phrases(wake, 400, seed=0, min_phones=1)
+        assert sum(phone_distance(p, wake) == 1 for p in loose) > 20
+        assert set(loose) != set(out)
 
 
 def test_non_ascii_wake_word_works() -> None:
@@ -99,3 +127,33 @@ def test_non_ascii_wake_word_works() -> None:
     out = adversarial_phrases("hey jürgen", 300, seed=0)
     assert len(out) == 300 and all(is_safe_negative(p, "hey jürgen") for p in out)
     assert not is_safe_negative("HEY JÜRGEN!", "hey jürgen")
+
+
+def test_clips_phase_takes_near_misses_from_the_configured_distance(workspace, monkeypatch
+                                                                    ) -> None:
+    """`clips.near_miss_min_phones` decides which near misses get synthesized."""
+    from easy_oww import tts
+    from easy_oww.pipeline.clips import make_clips
+    from easy_oww.project import create_project
+
+    project = create_project(workspace, "nm", "hey jarvis")
+
+    def texts_synthesized(min_phones: int) -> set[str]:
+        config = project.config.model_copy(update={"clips": project.config.clips.model_copy(
+            update={"near_miss_min_phones": min_phones})})
+        seen: set[str] = set()
+
+        def fake_synthesize_many(requests, cache_dir, **kw):  # type: ignore[no-untyped-def]
+            seen.update(r.text for r in requests)
+            return [cache_dir / f"{i}.wav" for i in range(len(requests))]
+
+        monkeypatch.setattr(tts, "synthesize_many", fake_synthesize_many)
+        make_clips(config, workspace, project.paths, workers=1)
+        return seen
+
+    def one_phone_away(texts: set[str]) -> set[str]:
+        return {t for t in texts if phone_distance(t, "hey jarvis") == 1}
+
+    assert project.config.clips.near_miss_min_phones == 2
+    assert not one_phone_away(texts_synthesized(2))
+    assert len(one_phone_away(texts_synthesized(1))) > 20

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from easy_oww.pipeline.clips import positive_texts
-from easy_oww.text import is_safe_negative
+from easy_oww.text import adversarial_phrases, is_safe_negative
+from easy_oww.text.adversarial import phone_distance
 from easy_oww.text.readings import alternative_readings, respell, split_reading
 
 
@@ -43,3 +44,6 @@ def test_near_misses_differ_from_both_readings() -> None:
     assert not is_safe_negative("hey my croft", "hey mycroft")
     assert not is_safe_negative("hey mick roft", "hey mycroft")
     assert is_safe_negative("hey my craft", "hey mycroft")
+    # one phone from the second reading ("my-croft") is too close for a near miss
+    assert phone_distance("hey bycroft", "hey mycroft") == 1
+    assert "hey bycroft" not in adversarial_phrases("hey mycroft", 400, seed=1277)

@@ -64,6 +64,13 @@ class ClipsConfig(_Section):
                     "recall near 0.9 on 500 clips has a standard error of 1.3 %, on 200 of 2.1 %")
     n_eval_adversarial: int = Field(300, ge=0, le=100_000,
                                     description="held-out near-miss clips for evaluation")
+    near_miss_min_phones: int = Field(
+        2, ge=1, le=8,
+        description="a near-miss text differs from the wake phrase by at least this many phone "
+                    "edits (1: only homophones are left out); one phone from it ('they "
+                    "jarvis', 'olexa') is the wake phrase for a voice the model never heard. "
+                    "Measured on voices never heard against 1, three words at one draw "
+                    "(docs/training.md, session 37)")
     clip_duration: str | float = Field(
         "auto", description="training window in seconds, or 'auto' (derived from positives)")
     real_positive_weight: int = Field(

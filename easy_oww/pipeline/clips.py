@@ -183,7 +183,7 @@ def make_clips(config: ProjectConfig, workspace: Workspace, paths: ProjectPaths,
     for word, alt in alternative_readings(config.wake_word).items():
         log.info("%r is not in the pronunciation dictionary: positives say it as espeak-ng "
                  "reads it and as %r, half each", word, alt)
-    adversarial = adversarial_phrases(config.wake_word, 400, seed)
+    adversarial = adversarial_phrases(config.wake_word, 400, seed, c.near_miss_min_phones)
     train_adv, eval_adv = split_texts(adversarial, 0.2, seed + 1)
     sentences = negative_sentences(max(200, c.n_negative_speech // 2), seed, config.wake_word)
 

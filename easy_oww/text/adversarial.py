@@ -13,6 +13,9 @@ pronunciations and made-up spelling variants):
 - carried: the above inside short carrier phrases ("I said hey marvin").
 Every candidate is validated with `is_safe_negative`: none contains the wake phrase or a
 homophone of it (canonical phone strings, all dictionary variants plus espeak-ng's reading).
+Nor, by default, anything one phone from it ("they jarvis", "hey harvis", "olexa": see
+`phone_distance`): for a voice the model never heard, or in noise, such a phrase is the wake
+phrase, and refusing it cost recall on such voices (docs/training.md, session 37).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from easy_oww.text.phonetics import (
     contains,
     in_dictionary,
     search_key,
+    substring_distance,
     text_pronunciations,
     word_pronunciations,
     words,
@@ -59,16 +63,32 @@ def is_safe_negative(text: str, wake_word: str) -> bool:
         return bool(text_words) or not wake_words
     if contains(tuple(text_words), tuple(wake_words)):
         return False
+    targets = _wake_pronunciations(wake_word)
+    for pron in text_pronunciations(text):
+        if any(contains(pron, t) for t in targets):
+            return False
+    return True
+
+
+def _wake_pronunciations(wake_word: str) -> list[tuple[str, ...]]:
+    """The wake phrase's canonical phone strings, its alternative reading's included."""
     from easy_oww.text.readings import alternative_readings, respell
 
     targets = text_pronunciations(wake_word)
     readings = alternative_readings(wake_word)
     if readings:
         targets += text_pronunciations(respell(wake_word, readings))
-    for pron in text_pronunciations(text):
-        if any(contains(pron, t) for t in targets):
-            return False
-    return True
+    return targets
+
+
+def phone_distance(text: str, wake_word: str) -> int:
+    """Fewest phone edits that put the wake phrase (any of its readings) inside `text`
+    (any of its readings): 0 for a homophone, 1 for "they jarvis" or "hey harvis"."""
+    targets = _wake_pronunciations(wake_word)
+    prons = text_pronunciations(text)
+    if not targets or not prons:
+        return max((len(t) for t in targets), default=0)
+    return min(substring_distance(t, p) for t in targets for p in prons)
 
 
 def invented_words(word: str) -> list[str]:
@@ -154,8 +174,9 @@ def _carried(base: Sequence[str], rng: np.random.Generator, per_phrase: int = 8)
             yield CARRIERS[int(carriers[r])].format(phrase)
 
 
-def adversarial_phrases(wake_word: str, n: int, seed: int) -> list[str]:
-    """Up to `n` unique, validated near-miss phrases (fewer only if the pool runs out)."""
+def adversarial_phrases(wake_word: str, n: int, seed: int, min_phones: int = 2) -> list[str]:
+    """Up to `n` unique, validated near-miss phrases (fewer only if the pool runs out), each
+    at least `min_phones` phone edits from the wake phrase (1: only homophones are left out)."""
     ws = words(wake_word)
     if not ws:
         raise ValueError(f"wake word {wake_word!r} has no words")
@@ -175,11 +196,13 @@ def adversarial_phrases(wake_word: str, n: int, seed: int) -> list[str]:
             break
         if phrase in out or phrase == " ".join(ws):
             continue
-        if is_safe_negative(phrase, wake_word):
+        if is_safe_negative(phrase, wake_word) and (
+                min_phones <= 1 or phone_distance(phrase, wake_word) >= min_phones):
             out[phrase] = None
         else:
             rejected += 1
-    log.debug("adversarial %r: %d phrases, %d homophones rejected", wake_word, len(out), rejected)
+    log.debug("adversarial %r: %d phrases, %d homophones or phrases closer than %d phones "
+              "rejected", wake_word, len(out), rejected, min_phones)
     if len(out) < n:
         log.info("only %d near-miss phrases found for %r (asked for %d)", len(out), wake_word, n)
     return list(out)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AX", "AY", "EH", "ER", "EY", "IH", "IY",
                     "OW", "OY", "UH", "UW"})
@@ -149,6 +149,18 @@ def text_pronunciations(text: str, max_variants: int = 16) -> list[tuple[str, ..
         out.append(canonical(itertools.chain.from_iterable(combo)))
     out.append(canonical(itertools.chain.from_iterable(espeak_phones(" ".join(ws)))))
     return list(dict.fromkeys(out))
+
+
+def substring_distance(needle: Sequence[str], haystack: Sequence[str]) -> int:
+    """Fewest phone edits (substitutions, insertions, deletions) that make `needle` occur
+    contiguously in `haystack`: 0 when it does, len(needle) at most."""
+    prev = [0] * (len(haystack) + 1)  # a match may start anywhere in the haystack
+    for i, p in enumerate(needle, 1):
+        cur = [i] + [0] * len(haystack)
+        for j, q in enumerate(haystack, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (p != q))
+        prev = cur
+    return min(prev)
 
 
 def contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
