@@ -20,6 +20,7 @@ phrase, and refusing it cost recall on such voices (docs/training.md, session 37
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -70,15 +71,17 @@ def is_safe_negative(text: str, wake_word: str) -> bool:
     return True
 
 
-def _wake_pronunciations(wake_word: str) -> list[tuple[str, ...]]:
-    """The wake phrase's canonical phone strings, its alternative reading's included."""
+@functools.lru_cache(maxsize=64)
+def _wake_pronunciations(wake_word: str) -> tuple[tuple[str, ...], ...]:
+    """The wake phrase's canonical phone strings, its alternative reading's included
+    (cached: every candidate of `adversarial_phrases` is checked against them)."""
     from easy_oww.text.readings import alternative_readings, respell
 
     targets = text_pronunciations(wake_word)
     readings = alternative_readings(wake_word)
     if readings:
         targets += text_pronunciations(respell(wake_word, readings))
-    return targets
+    return tuple(targets)
 
 
 def phone_distance(text: str, wake_word: str) -> int:
