@@ -14,7 +14,8 @@ written into the project's config.yaml. Variants built in:
   clip and Piper almost none), no cap on distinct clips, pitch shifts on 20 % of the
   clips within +-2 semitones, no speech after the phrase, noise always over the whole
   window, no other voices, no Piper accents, no input dropout, no window scaling, the
-  negatives' final weight at 50. (Code-level changes that both variants share stay: the
+  negatives' final weight at 50, near misses as noisy as other clips and as close as one
+  phone to the wake phrase. (Code-level changes that both variants share stay: the
   seeded Piper graph, short utterances among negative sentences, the long negative audio
   in the positives' rooms.)
 - `now`: the defaults.
@@ -57,9 +58,10 @@ PHASES = ("clips", "negative_audio", "features", "training", "models", "evaluati
 # lands for the issue adds its old value here, or `before` quietly runs the new recipe).
 BEFORE = {"tts.balance_families": False, "tts.family_clip_share": 1.0,
           "tts.piper_accent_share": 0.0,
+          "clips.near_miss_min_phones": 1,
           "augment.pitch_probability": 0.2, "augment.pitch_semitones": [-2.0, 2.0],
           "augment.follow_probability": 0.0, "augment.noise_span_probability": 0.0,
-          "augment.voice_probability": 0.0,
+          "augment.voice_probability": 0.0, "augment.near_miss_noise_probability": 0.8,
           "training.max_negative_weight": 50.0, "training.input_dropout": 0.0,
           "training.window_norm": False}
 
