@@ -69,8 +69,8 @@ class ClipsConfig(_Section):
         description="a near-miss text differs from the wake phrase by at least this many phone "
                     "edits (1: only homophones are left out); one phone from it ('they "
                     "jarvis', 'olexa') is the wake phrase for a voice the model never heard. "
-                    "Measured on voices never heard against 1, three words at one draw "
-                    "(docs/training.md, session 37)")
+                    "Measured on voices never heard against 1, three words at two draws "
+                    "(docs/training.md, sessions 37 and 39)")
     clip_duration: str | float = Field(
         "auto", description="training window in seconds, or 'auto' (derived from positives)")
     real_positive_weight: int = Field(
