@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import time
@@ -13,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from easy_oww.config import EvaluationConfig, TrainingConfig
-from easy_oww.training.data import BalancedBatches, ShardSampler, TrainingData
+from easy_oww.training.data import BalancedBatches, RoundPairs, ShardSampler, TrainingData
 from easy_oww.training.heads import HEADS, ScoreModel, build_head
 from easy_oww.training.selection import average_state_dicts, best_entry
 from easy_oww.training.synthetic import make_training_data
@@ -452,3 +453,104 @@ def test_member_progress_is_drained_in_order_and_report_errors_reach_the_caller(
 
     with pytest.raises(ValueError, match="bar gone"), _draining(q, broken):
         q.put((0, 1))
+
+
+# -- round consistency -------------------------------------------------------------------
+def _grouped(data: TrainingData, rounds: int = 2) -> TrainingData:
+    n = sum(len(s) for s in data.positives)
+    return dataclasses.replace(data, positive_groups=np.arange(n) // rounds)
+
+
+def test_round_pairs_draw_two_rounds_of_one_clip() -> None:
+    # row value = 10 * clip + round; clip 4 has a single round and never pairs
+    rows = [(c, r) for c in range(4) for r in range(3)] + [(4, 0)]
+    values = np.array([10 * c + r for c, r in rows], np.float32)
+    x = np.broadcast_to(values[:, None, None], (len(rows), 16, 96)).copy()
+    shards = [x[:5], x[5:11], x[11:]]  # clips cross shard boundaries
+    pairs = RoundPairs(shards, np.array([c for c, _ in rows]))
+    assert len(pairs) == 4
+    out = pairs.sample(500, np.random.default_rng(0))
+    a, b = out[:500, 0, 0], out[500:, 0, 0]
+    assert np.array_equal(a // 10, b // 10)  # the same clip
+    assert np.all(a != b)  # two different rounds
+    assert set(np.unique(a // 10)) == {0, 1, 2, 3}
+    assert set(np.unique(np.concatenate([a, b]) % 10)) == {0, 1, 2}
+    assert np.all(out == out[:, :1, :1])  # whole rows, not mixed
+    with pytest.raises(ValueError, match="at least two rounds"):
+        RoundPairs([x[:4]], np.arange(4))
+
+
+def test_positive_groups_must_name_every_positive_row(easy_data: TrainingData) -> None:
+    bad = dataclasses.replace(easy_data, positive_groups=np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="positive_groups"):
+        bad.validate()
+
+
+def _pair_distance(loop: _Loop, data: TrainingData) -> float:
+    from easy_oww.training.heads import output_layer
+    from easy_oww.training.trainer import round_distance
+
+    x = torch.from_numpy(np.ascontiguousarray(data.positives[0][:400]))
+    x = torch.cat([x[0::2], x[1::2]])  # rows 2i and 2i + 1 are one clip's rounds
+    hidden: list[torch.Tensor] = []
+    hook = output_layer(loop.model.head).register_forward_hook(
+        lambda _m, i, _o: hidden.append(i[0]))
+    with torch.no_grad():
+        loop.model.eval()
+        loop.model(x)
+    hook.remove()
+    return float(round_distance(hidden[0], 200))
+
+
+def test_round_consistency_makes_two_rounds_of_a_clip_alike(tmp_path: Path,
+                                                            easy_data: TrainingData) -> None:
+    data = _grouped(easy_data)
+    loops = [_Loop(data, _config(head="dnn", round_consistency=w), EvaluationConfig(), 5,
+                   tmp_path / str(w), "cpu") for w in (0.0, 5.0)]
+    for loop in loops:
+        for _ in range(60):
+            loop.train_step()
+    plain, paired = (_pair_distance(loop, data) for loop in loops)
+    assert paired < 0.5 * plain
+    assert loops[0].batches.get_state() == loops[1].batches.get_state()  # same negatives
+
+
+def test_round_consistency_without_groups_trains_as_without_it(
+        tmp_path: Path, easy_data: TrainingData, caplog: pytest.LogCaptureFixture) -> None:
+    ev = EvaluationConfig()
+    a = train_classifier(easy_data, _config(steps=40, validate_every=20, head="dnn"), ev,
+                         seed=3, checkpoint_dir=tmp_path / "a")
+    b = train_classifier(easy_data, _config(steps=40, validate_every=20, head="dnn",
+                                            round_consistency=1.0), ev,
+                         seed=3, checkpoint_dir=tmp_path / "b")
+    assert _bytes(a.model) == _bytes(b.model)
+    assert "positive_groups" in caplog.text
+
+
+def test_killed_run_with_round_consistency_resumes_to_the_same_model(
+        tmp_path: Path, easy_data: TrainingData) -> None:
+    data = _grouped(easy_data, rounds=3)
+    cfg = _config(steps=120, validate_every=40, head="dnn", round_consistency=1.0)
+    ev = EvaluationConfig()
+    full = train_classifier(data, cfg, ev, seed=9, checkpoint_dir=tmp_path / "full")
+
+    def killer(task: str, done: int, total: int) -> None:
+        if done == 100:
+            raise _Kill
+
+    with pytest.raises(_Kill):
+        train_classifier(data, cfg, ev, seed=9, checkpoint_dir=tmp_path / "r", progress=killer)
+    resumed = train_classifier(data, cfg, ev, seed=9, checkpoint_dir=tmp_path / "r")
+    assert _bytes(resumed.model) == _bytes(full.model)
+    plain = train_classifier(data, _config(steps=120, validate_every=40, head="dnn"), ev,
+                             seed=9, checkpoint_dir=tmp_path / "plain")
+    assert _bytes(plain.model) != _bytes(full.model)
+
+
+def test_clip_groups_give_the_rounds_of_one_clip_one_id() -> None:
+    from easy_oww.pipeline.learn import clip_groups
+
+    ids = clip_groups(["pos:a.wav", "pos:a.wav", "pos:b.wav", "pos:b.wav", "pos:a.wav:1",
+                       "real:c.wav"])
+    assert ids[0] == ids[1] and ids[2] == ids[3]
+    assert len(set(ids.tolist())) == 4  # a reused clip's second use is a clip of its own

@@ -294,6 +294,12 @@ class TrainingConfig(_Section):
                     "(the same ones in all 16 frames; the rest scaled up to match); 0 turns "
                     "it off. 0.2 measured higher recall at <= 0.5 FP/h on voices never "
                     "heard (docs/training.md)")
+    round_consistency: float = Field(
+        0.0, ge=0.0, le=100.0,
+        description="weight of a second loss that keeps the head's hidden layer alike for "
+                    "two augmentation rounds of one positive clip (other noise, room and "
+                    "voice), half of each batch's positives drawn as such pairs; 0 turns it "
+                    "off (docs/training.md, session 41)")
     window_norm: bool = Field(
         True, description="scale each window over time before the head: every embedding "
                           "dimension centred on its mean over the window's 16 frames and "

@@ -70,11 +70,19 @@ def training_data(ws: Workspace, paths: ProjectPaths, config: ProjectConfig) -> 
     val_pos = held_out("val_positive")
     if val_pos is None:
         raise RuntimeError("validation positives are missing: rerun with --force")
+    positives = open_features(paths.features / "positive")
     return TrainingData(
-        positives=shards("positive"), negatives=negatives, val_positives=val_pos,
+        positives=list(positives.shards), negatives=negatives, val_positives=val_pos,
         val_negative_stream=np.load(stream_dir / "val_stream.npy", mmap_mode="r"),
         val_negative_hours=float(meta["val_hours"]),
-        val_adversarial=held_out("val_adversarial"), negative_weights=weights)
+        val_adversarial=held_out("val_adversarial"), negative_weights=weights,
+        positive_groups=clip_groups(positives.keys))
+
+
+def clip_groups(keys: list[str]) -> np.ndarray:
+    """An id per feature row, the same for the augmentation rounds of one clip (its key)."""
+    _, ids = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
+    return ids.astype(np.int64)
 
 
 def _stream_meta(directory: Path) -> dict[str, Any]:

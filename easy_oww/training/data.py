@@ -36,6 +36,9 @@ class TrainingData:
     val_negative_hours: float
     val_adversarial: np.ndarray | None = None
     negative_weights: Sequence[float] | None = None
+    positive_groups: np.ndarray | None = None
+    """Optional clip id of every positive row (over the shards in order): rows of one id
+    are augmentation rounds of one clip, which `training.round_consistency` pairs."""
 
     def validate(self) -> None:
         """Raise ValueError when shapes disagree with the contract."""
@@ -56,6 +59,10 @@ class TrainingData:
             raise ValueError("val_negative_hours must be positive")
         if self.negative_weights is not None and len(self.negative_weights) != len(self.negatives):
             raise ValueError("negative_weights needs one weight per negatives shard")
+        groups = self.positive_groups
+        if groups is not None and len(groups) != sum(len(s) for s in self.positives):
+            raise ValueError(f"positive_groups has {len(groups)} ids for "
+                             f"{sum(len(s) for s in self.positives)} positive rows")
         va = self.val_adversarial
         if va is not None and len(va) and (va.ndim != 3 or va.shape[1] < MODEL_INPUT_FRAMES
                                            or va.shape[2] != EMBEDDING_DIM):
@@ -73,6 +80,8 @@ class TrainingData:
             else list(self.val_adversarial.shape),
             "negative_weights": None if self.negative_weights is None
             else [float(w) for w in self.negative_weights],
+            "positive_groups": None if self.positive_groups is None
+            else len(np.unique(self.positive_groups)),
         }
 
 
@@ -100,6 +109,48 @@ class ShardSampler:
             rows = np.sort(rng.integers(0, size, int(c)))
             out[pos:pos + c] = shard[rows]
             pos += int(c)
+        return out
+
+
+class RoundPairs:
+    """Pairs of positive rows that are two augmentation rounds of one clip.
+
+    `groups` gives every positive row (over the shards in order) its clip id; only clips
+    with at least two rows take part. `sample(k, rng)` returns [2k, 16, 96]: rows i and
+    k + i are two different rounds of one clip, clips drawn uniformly.
+    """
+
+    def __init__(self, shards: Sequence[np.ndarray], groups: np.ndarray) -> None:
+        self.shards = list(shards)
+        self.offsets = np.cumsum([0] + [len(s) for s in self.shards])
+        order = np.argsort(np.asarray(groups), kind="stable")
+        _, starts, counts = np.unique(np.asarray(groups)[order], return_index=True,
+                                      return_counts=True)
+        keep = counts >= 2
+        self.order, self.starts, self.counts = order, starts[keep], counts[keep]
+        if not len(self.starts):
+            raise ValueError("round consistency needs clips with at least two rounds")
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def sample(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        g = rng.integers(0, len(self.starts), k)
+        n = self.counts[g]
+        first = rng.integers(0, n)
+        second = (first + rng.integers(1, n)) % n  # another round of the same clip
+        rows = np.concatenate([self.order[self.starts[g] + first],
+                               self.order[self.starts[g] + second]])
+        return self._take(rows)
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        out = np.empty((len(rows), MODEL_INPUT_FRAMES, EMBEDDING_DIM), dtype=np.float32)
+        shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        for s in np.unique(shard_of):
+            sel = np.flatnonzero(shard_of == s)
+            local = rows[sel] - self.offsets[s]
+            order = np.argsort(local)  # sorted reads from a memory map
+            out[sel[order]] = self.shards[s][local[order]]
         return out
 
 

@@ -27,7 +27,7 @@ from easy_oww.errors import require
 from easy_oww.fsutil import atomic_write_bytes, remove_stale_temps, stable_hash
 from easy_oww.progress import ProgressFn, no_progress
 from easy_oww.rng import item_rng
-from easy_oww.training.data import BalancedBatches, TrainingData
+from easy_oww.training.data import BalancedBatches, RoundPairs, TrainingData
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +165,14 @@ class _Loop:
         self.batches = BalancedBatches(data, config.batch_size, item_rng(seed, "batches"),
                                        config.positive_fraction)
         self.dropout_rng = item_rng(seed, "input-dropout")  # its own stream: same batches
+        self.pairs: RoundPairs | None = None
+        if config.round_consistency > 0:
+            if data.positive_groups is None:
+                log.warning("round_consistency needs TrainingData.positive_groups; "
+                            "training without it")
+            else:
+                self.pairs = RoundPairs(data.positives, data.positive_groups)
+        self.pair_rng = item_rng(seed, "round-pairs")
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.losses: list[float] = []
@@ -186,6 +194,8 @@ class _Loop:
         self.optimizer.load_state_dict(state["optimizer"])
         self.batches.set_state(state["rng"])
         self.dropout_rng.bit_generator.state = state["dropout_rng"]
+        if "pair_rng" in state:
+            self.pair_rng.bit_generator.state = state["pair_rng"]
         self.step, self.history = int(state["step"]), list(state["history"])
         log.info("resuming training at step %d of %d", self.step, self.config.steps)
         return True
@@ -195,6 +205,7 @@ class _Loop:
             "fingerprint": self.key, "step": self.step, "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "rng": self.batches.get_state(),
             "dropout_rng": dict(self.dropout_rng.bit_generator.state),
+            "pair_rng": dict(self.pair_rng.bit_generator.state),
             "history": self.history})
 
     def clear(self) -> None:
@@ -205,10 +216,18 @@ class _Loop:
     def train_step(self) -> None:
         import torch
 
-        from easy_oww.training.heads import input_normalised_by_caller, normalise_window_
+        from easy_oww.training.heads import (
+            input_normalised_by_caller,
+            normalise_window_,
+            output_layer,
+        )
 
         cfg = self.config
         x_np, y_np = self.batches.next()
+        half = 0
+        if self.pairs is not None:  # the first 2 * half positives: two rounds of `half` clips
+            half = self.batches.n_pos // 2
+            x_np[:2 * half] = self.pairs.sample(half, self.pair_rng)
         x = torch.from_numpy(x_np).to(self.device)
         y = torch.from_numpy(y_np).to(self.device)
         lr = lr_at(self.step, cfg.steps, cfg.learning_rate, cfg.warmup_fraction)
@@ -222,9 +241,18 @@ class _Loop:
             x.mul_(self._dropout_mask(x.shape[0], x.shape[2], cfg.input_dropout))
         if self.normalise:  # what the head would do, in place (`input_normalised_by_caller`)
             normalise_window_(x)
-        with input_normalised_by_caller(self.model, self.normalise):
-            logits = self.model(x, logits=True).reshape(-1)
+        hidden: list[torch.Tensor] = []
+        hook = (output_layer(self.model.get_submodule("head")).register_forward_hook(
+            lambda _m, inputs, _out: hidden.append(inputs[0])) if half else None)
+        try:
+            with input_normalised_by_caller(self.model, self.normalise):
+                logits = self.model(x, logits=True).reshape(-1)
+        finally:
+            if hook is not None:
+                hook.remove()
         loss = _loss(logits, y, weights, cfg.focal_loss)
+        if half:
+            loss = loss + cfg.round_consistency * round_distance(hidden[0], half)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         self.optimizer.step()
@@ -273,6 +301,16 @@ class _Loop:
                  entry["met"])
         _save(_val_file(self.dir, self.step), self.model.state_dict())
         self.save_state()  # last: a kill before this re-runs the interval deterministically
+
+
+def round_distance(hidden: torch.Tensor, half: int) -> torch.Tensor:
+    """Mean cosine distance between the hidden vectors of rows i and half + i (two rounds
+    of one clip): 0 when each pair points the same way."""
+    import torch.nn.functional as F
+
+    a = F.normalize(hidden[:half], dim=1)
+    b = F.normalize(hidden[half:2 * half], dim=1)
+    return (1.0 - (a * b).sum(dim=1)).mean()
 
 
 def _loss(logits: torch.Tensor, y: torch.Tensor, weights: torch.Tensor,
