@@ -216,11 +216,8 @@ class _Loop:
     def train_step(self) -> None:
         import torch
 
-        from easy_oww.training.heads import (
-            input_normalised_by_caller,
-            normalise_window_,
-            output_layer,
-        )
+        from easy_oww.training import heads
+        from easy_oww.training.heads import input_normalised_by_caller, normalise_window_
 
         cfg = self.config
         x_np, y_np = self.batches.next()
@@ -242,7 +239,7 @@ class _Loop:
         if self.normalise:  # what the head would do, in place (`input_normalised_by_caller`)
             normalise_window_(x)
         hidden: list[torch.Tensor] = []
-        hook = (output_layer(self.model.get_submodule("head")).register_forward_hook(
+        hook = (heads.output_layer(self.model.get_submodule("head")).register_forward_hook(
             lambda _m, inputs, _out: hidden.append(inputs[0])) if half else None)
         try:
             with input_normalised_by_caller(self.model, self.normalise):
