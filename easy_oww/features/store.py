@@ -114,12 +114,21 @@ class FeatureSet:
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"feature index out of range for {len(self)} clips")
         idx = np.where(idx < 0, idx + len(self), idx)
-        out = np.empty((idx.size, self.frames, EMBEDDING_DIM), dtype=np.float32)
-        shard_of = np.searchsorted(self._offsets, idx, side="right") - 1
-        for s in np.unique(shard_of):
-            sel = np.nonzero(shard_of == s)[0]
-            out[sel] = self.shards[s][idx[sel] - self._offsets[s]]
-        return out
+        return take_rows(self.shards, self._offsets, idx, self.frames)
+
+
+def take_rows(shards: Sequence[np.ndarray], offsets: np.ndarray, rows: np.ndarray,
+              frames: int) -> np.ndarray:
+    """Rows `rows` (indices over the shards end to end; `offsets`: each shard's first)
+    as float32 [k, frames, 96], each shard read in sorted order (kind to memory maps)."""
+    out = np.empty((len(rows), frames, EMBEDDING_DIM), dtype=np.float32)
+    shard_of = np.searchsorted(offsets, rows, side="right") - 1
+    for s in np.unique(shard_of):
+        sel = np.flatnonzero(shard_of == s)
+        local = rows[sel] - offsets[s]
+        order = np.argsort(local)
+        out[sel[order]] = shards[s][local[order]]
+    return out
 
 
 # -- workers -------------------------------------------------------------------------

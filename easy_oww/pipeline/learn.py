@@ -81,7 +81,7 @@ def training_data(ws: Workspace, paths: ProjectPaths, config: ProjectConfig) -> 
 
 def clip_groups(keys: list[str]) -> np.ndarray:
     """An id per feature row, the same for the augmentation rounds of one clip (its key)."""
-    _, ids = np.unique(np.asarray(keys, dtype=object).astype(str), return_inverse=True)
+    _, ids = np.unique(np.asarray(keys, dtype=str), return_inverse=True)
     return ids.astype(np.int64)
 
 

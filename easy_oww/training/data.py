@@ -141,17 +141,9 @@ class RoundPairs:
         second = (first + rng.integers(1, n)) % n  # another round of the same clip
         rows = np.concatenate([self.order[self.starts[g] + first],
                                self.order[self.starts[g] + second]])
-        return self._take(rows)
+        from easy_oww.features.store import take_rows
 
-    def _take(self, rows: np.ndarray) -> np.ndarray:
-        out = np.empty((len(rows), MODEL_INPUT_FRAMES, EMBEDDING_DIM), dtype=np.float32)
-        shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
-        for s in np.unique(shard_of):
-            sel = np.flatnonzero(shard_of == s)
-            local = rows[sel] - self.offsets[s]
-            order = np.argsort(local)  # sorted reads from a memory map
-            out[sel[order]] = self.shards[s][local[order]]
-        return out
+        return take_rows(self.shards, self.offsets, rows, MODEL_INPUT_FRAMES)
 
 
 class BalancedBatches:
